@@ -1,0 +1,88 @@
+"""The normalised event every adapter produces and the store accepts.
+
+Adapters (one per source) turn a vendor's payload into ``NormalizedEvent`` values and
+``Rejection`` reasons. Nothing downstream knows which vendor an event came from except by
+``source``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    USAGE = "ai.usage"
+    ARTIFACT_CREATED = "artifact.created"
+    ARTIFACT_VIEWED = "artifact.viewed"
+    ARTIFACT_USED = "artifact.used"
+    ARTIFACT_DELETED = "artifact.deleted"
+
+
+ARTIFACT_KINDS = ("dashboard", "report", "doc", "deck", "query", "pull_request", "agent", "other")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the sender knows them: an identity *kind* and its *value*.
+
+    Kinds: ``email`` (resolved against people), ``slack`` (a Slack user id), or a source name
+    such as ``openai`` / ``github`` for vendor ids mapped through the directory.
+    """
+
+    kind: str
+    value: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.value)
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    external_id: str
+    kind: str = "other"
+    kind_label: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class NormalizedEvent:
+    """One fact about AI use, in one convention (DESIGN §3.6 token rules, exact money, UTC).
+
+    ``key`` is the idempotency key, unique per source. ``replace`` marks aggregate records
+    (a vendor's per-day or per-bucket total) whose newer copy replaces the stored one; other
+    records are stored once and re-sends are duplicates. ``actor`` is ``None`` for org-level
+    usage that belongs to no person.
+    """
+
+    key: str
+    type: EventType
+    occurred_at: datetime
+    actor: Actor | None
+    tool: str | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    cost_nanos: int = 0
+    requests: int = 0
+    artifact: ArtifactRef | None = None
+    replace: bool = False
+    # Extra numeric outcomes some sources report (lines accepted, commits, PRs…).
+    metrics: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why the event at ``index`` of a batch was not stored."""
+
+    index: int
+    error: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    events: list[NormalizedEvent]
+    rejected: list[Rejection]

@@ -1,0 +1,57 @@
+"""The FastAPI application: routes, and the translation of errors into HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot import __version__
+from bot.context import AppContext
+from bot.errors import (
+    AiRoiError,
+    AuthError,
+    PayloadError,
+    PayloadTooLargeError,
+    UnknownSourceError,
+    UnsupportedMediaError,
+)
+from bot.http import health, webhooks
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[AiRoiError], int]] = [
+    (UnknownSourceError, 404),
+    (PayloadError, 400),
+    (AuthError, 401),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaError, 415),
+]
+
+
+def status_for(error: AiRoiError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def build_http_app(context: AppContext) -> FastAPI:
+    app = FastAPI(title="ai-roi", version=__version__, docs_url=None, redoc_url=None)
+    app.state.context = context
+    app.include_router(health.router)
+    app.include_router(webhooks.router)
+
+    @app.exception_handler(AiRoiError)
+    async def _known_error(_request: Request, error: AiRoiError) -> JSONResponse:
+        status = status_for(error)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"error": str(error)}, status_code=status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "internal error; the event was not stored"}, status_code=500)
+
+    return app

@@ -1,0 +1,103 @@
+"""Webhook authentication: Standard Webhooks signatures and bearer tokens. Pure: no clock read."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from bot.errors import AuthError
+
+TOLERANCE_SECONDS = 5 * 60
+SECRET_PREFIX = "whsec_"
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key inside a ``whsec_…`` secret."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise AuthError("a configured webhook secret is not valid base64 after 'whsec_'") from None
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``v1,<base64>`` signature of a message, as a sender computes it."""
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify_signature(
+    secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: datetime
+) -> None:
+    """Accept the message if any ``v1`` signature matches any secret; else ``AuthError``."""
+    msg_id = headers.get("webhook-id")
+    timestamp_text = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not msg_id or not timestamp_text or not signatures:
+        raise AuthError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    try:
+        timestamp = int(timestamp_text)
+    except ValueError:
+        raise AuthError("webhook-timestamp must be Unix seconds") from None
+    skew = now.timestamp() - timestamp
+    if skew > TOLERANCE_SECONDS:
+        raise AuthError("webhook-timestamp is too old (more than 5 minutes)")
+    if skew < -TOLERANCE_SECONDS:
+        raise AuthError("webhook-timestamp is too far in the future (more than 5 minutes)")
+    offered = []
+    for part in signatures.split(" "):
+        version, _, value = part.partition(",")
+        if version == "v1" and value:
+            offered.append(value.encode())
+    if not offered:
+        raise AuthError("webhook-signature has no v1 signature")
+    for secret in secrets:
+        expected = sign(secret, msg_id, timestamp, body).removeprefix("v1,").encode()
+        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
+            return
+    raise AuthError("webhook signature does not match any configured secret")
+
+
+def verify_bearer(tokens: Sequence[str], authorization: str) -> None:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization header must be 'Bearer <token>'")
+    presented = token.strip().encode()
+    # Compare against every token so timing does not reveal which one nearly matched.
+    matched = False
+    for candidate in tokens:
+        matched |= hmac.compare_digest(candidate.encode(), presented)
+    if not matched:
+        raise AuthError("bearer token is not one of WEBHOOK_TOKENS")
+
+
+def authenticate(
+    *,
+    secrets: Sequence[str],
+    tokens: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> None:
+    """Authenticate one webhook request by whichever credential it presents."""
+    if not secrets and not tokens:
+        raise AuthError(
+            "webhooks are disabled: set WEBHOOK_SECRETS (Standard Webhooks) or WEBHOOK_TOKENS (bearer)"
+        )
+    authorization = headers.get("authorization")
+    if authorization:
+        if not tokens:
+            raise AuthError("bearer tokens are not accepted here: WEBHOOK_TOKENS is not set")
+        verify_bearer(tokens, authorization)
+        return
+    if "webhook-signature" in headers or "webhook-id" in headers:
+        if not secrets:
+            raise AuthError("signed webhooks are not accepted here: WEBHOOK_SECRETS is not set")
+        verify_signature(secrets, headers, body, now)
+        return
+    raise AuthError("missing credentials: send Standard Webhooks headers or 'Authorization: Bearer <token>'")

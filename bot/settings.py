@@ -1,0 +1,179 @@
+"""Settings: read once from the environment (and ``.env``), validated, failing fast.
+
+Nothing else in ai-roi reads ``os.environ``. Every variable is documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/ai-roi.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
+DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+# Values copied from .env.example without being filled in.
+_PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-secret"}
+
+
+def _split_csv(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one ai-roi process (DESIGN §3.1)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    webhook_secrets: str | None = None
+    webhook_tokens: str | None = None
+    webhook_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = DEFAULT_OPENAI_MODEL
+    org_timezone: str = "UTC"
+    digest_delivery: Literal["slack", "console"] | None = None
+    admin_user_ids: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "webhook_secrets",
+        "webhook_tokens",
+        "openai_api_key",
+        "openai_base_url",
+        "admin_user_ids",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key")
+    @classmethod
+    def _no_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is still the placeholder from .env.example; set a real value")
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with 'xapp-'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            raise ValueError("use the psycopg 3 driver: postgresql+psycopg://…")
+        return value
+
+    @field_validator("org_timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_shape(cls, value: str | None) -> str | None:
+        for secret in _split_csv(value):
+            if not secret.startswith("whsec_"):
+                raise ValueError("each secret must start with 'whsec_' (Standard Webhooks)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _slack_delivery_needs_token(self) -> Settings:
+        if self.digest_delivery == "slack" and not self.slack_bot_token:
+            raise ValueError("DIGEST_DELIVERY=slack needs SLACK_BOT_TOKEN")
+        return self
+
+    # Derived views -----------------------------------------------------------------------
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.org_timezone)
+
+    @property
+    def webhook_secret_list(self) -> tuple[str, ...]:
+        return _split_csv(self.webhook_secrets)
+
+    @property
+    def webhook_token_list(self) -> tuple[str, ...]:
+        return _split_csv(self.webhook_tokens)
+
+    @property
+    def admin_user_id_list(self) -> tuple[str, ...]:
+        return _split_csv(self.admin_user_ids)
+
+    @property
+    def delivery(self) -> Literal["slack", "console"]:
+        if self.digest_delivery is not None:
+            return self.digest_delivery
+        return "slack" if self.slack_bot_token else "console"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def summarizer_enabled(self) -> bool:
+        return bool(self.openai_api_key)
+
+
+def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Read and validate the settings once; raise ``ConfigError`` naming the bad variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""The store: table models, the engine, migrations, and small data-access functions."""

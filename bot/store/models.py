@@ -1,0 +1,221 @@
+"""Table models. Data access lives in the sibling modules, which take the session as an argument.
+
+Every timestamp is timezone-aware UTC in Python (``UTCDateTime`` stores naive UTC on SQLite and
+``timestamptz`` on PostgreSQL). Money is integer nano-dollars.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the database keeps."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False, **kwargs: Any) -> Any:
+    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, **kwargs))
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=sa.Column(sa.String(320), nullable=False, unique=True))
+    name: str | None = Field(default=None, max_length=200)
+    slack_user_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(32), unique=True, nullable=True)
+    )
+    tz: str | None = Field(default=None, max_length=64)
+    is_slack_admin: bool = Field(default=False)
+    # Personal digest settings (App Home): weekday 0 = Monday, minutes after local midnight.
+    digest_weekday: int | None = Field(default=None)
+    digest_minute: int | None = Field(default=None)
+    snoozed_until: datetime | None = _ts(nullable=True)
+    opted_out: bool = Field(default=False)
+    share_with_lead_default: bool = Field(default=False)
+    created_at: datetime = _ts(default=utcnow)
+    updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """A vendor's id for a person: (kind, value) → person. Kinds: openai, anthropic, github, …"""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_identities_kind_value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    value: str = Field(max_length=320)
+    person_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    origin: str = Field(default="directory", max_length=32)
+    created_at: datetime = _ts(default=utcnow)
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+    )
+    slack_usergroup_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(default=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """A person in a team as a member, a lead, or both."""
+
+    __tablename__ = "memberships"
+
+    team_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    )
+    person_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    )
+    is_member: bool = Field(default=True)
+    is_lead: bool = Field(default=False)
+    joined_at: datetime = _ts(default=utcnow)
+
+
+class Artifact(SQLModel, table=True):
+    """Something AI helped make: a dashboard, report, deck, PR… keyed by (source, external_id).
+
+    Its creator is the person on its ``artifact.created`` event, so attribution stays in one place.
+    """
+
+    __tablename__ = "artifacts"
+    __table_args__ = (sa.UniqueConstraint("source", "external_id", name="uq_artifacts_source_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=200)
+    kind: str = Field(default="other", max_length=32)
+    kind_label: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts(default=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """One stored event: usage, or something that happened to an artifact.
+
+    ``(source, key)`` is the idempotency key. ``person_id`` is empty while the actor's identity
+    is unknown (kept in ``actor_kind``/``actor_value`` and attributed later) and for org-level
+    usage (no actor at all).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "key", name="uq_events_source_key"),
+        sa.Index("ix_events_person_time", "person_id", "occurred_at"),
+        sa.Index("ix_events_artifact", "artifact_id", "type"),
+        sa.Index("ix_events_unattributed", "actor_kind", "actor_value"),
+        sa.Index("ix_events_time", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    key: str = Field(max_length=255)
+    type: str = Field(max_length=32)
+    occurred_at: datetime = _ts()
+    received_at: datetime = _ts(default=utcnow)
+    person_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=True),
+    )
+    actor_kind: str | None = Field(default=None, max_length=32)
+    actor_value: str | None = Field(default=None, max_length=320)
+    tool: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    input_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    cached_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    output_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    cost_nanos: int = Field(default=0, sa_type=sa.BigInteger)
+    requests: int = Field(default=0, sa_type=sa.BigInteger)
+    artifact_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("artifacts.id", ondelete="CASCADE"), nullable=True),
+    )
+    metrics: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Delivery(SQLModel, table=True):
+    """One digest for one person-week: claimed (pending) before sending, then sent/failed/skipped."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("person_id", "week", name="uq_deliveries_person_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False)
+    )
+    week: str = Field(max_length=8)
+    status: str = Field(default="pending", max_length=16)
+    reason: str | None = Field(default=None, max_length=500)
+    channel: str = Field(default="console", max_length=16)
+    writer: str | None = Field(default=None, max_length=16)
+    summarizer_input_tokens: int = Field(default=0)
+    summarizer_output_tokens: int = Field(default=0)
+    text: str | None = Field(default=None, sa_type=sa.Text)
+    facts_json: str | None = Field(default=None, sa_type=sa.Text)
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    attempts: int = Field(default=0)
+    lease_until: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(default=utcnow)
+    updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    """Admin-editable settings (thresholds, k, schedule, LLM, retention) as JSON values by key."""
+
+    __tablename__ = "workspace_settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=sa.Text)
+    updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
+    updated_by: str | None = Field(default=None, max_length=64)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default=utcnow)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    details: str | None = Field(default=None, sa_type=sa.Text)
