@@ -1,0 +1,325 @@
+"""The ``ai-roi`` command: parses arguments, builds what a command needs, formats the result.
+
+Exit codes: 0 success, 2 usage error, 1 failure with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.errors import AiRoiError, UsageError
+
+log = logging.getLogger("bot")
+Command = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _week_arg(text: str) -> str:
+    from bot.domain.weeks import parse_week
+
+    try:
+        return str(parse_week(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ai-roi", description="Private weekly feedback on AI use, in Slack.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    serve = commands.add_parser("serve", help="run the HTTP server and the scheduler")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="synthetic organisation, real pipeline, digests on the console")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--as-of", default=None, help="pretend today is this date (YYYY-MM-DD)")
+    demo.set_defaults(handler=cmd_demo)
+
+    digest = commands.add_parser("digest", help="build and deliver weekly digests now (idempotent)")
+    digest.add_argument("--week", type=_week_arg, default=None, help="ISO week, default: last complete week")
+    digest.add_argument("--user", default=None, help="only this person's digest (email)")
+    digest.add_argument("--dry-run", action="store_true", help="print, deliver nothing, record nothing")
+    digest.set_defaults(handler=cmd_digest)
+
+    facts = commands.add_parser("facts", help="the facts one digest is built from")
+    facts.add_argument("--user", required=True, help="email")
+    facts.add_argument("--week", type=_week_arg, default=None, help="ISO week, default: last complete week")
+    facts.add_argument("--json", action="store_true")
+    facts.set_defaults(handler=cmd_facts)
+
+    ingest = commands.add_parser("ingest", help="import events from files through the ingest pipeline")
+    ingest.add_argument("--source", required=True, help="usage (generic schema) or a vendor source")
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="'-' reads standard input")
+    ingest.add_argument("--batch-size", type=int, default=1000)
+    ingest.set_defaults(handler=cmd_ingest)
+
+    directory = commands.add_parser("directory", help="the people directory")
+    directory_commands = directory.add_subparsers(dest="directory_command", required=True, parser_class=_Parser)
+    directory_import = directory_commands.add_parser("import", help="upsert people, teams, leads, identities")
+    directory_import.add_argument("file", metavar="FILE.csv")
+    directory_import.set_defaults(handler=cmd_directory_import)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    db_upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    forget = commands.add_parser("forget", help="erase a person's data everywhere")
+    forget.add_argument("--user", required=True, help="email")
+    forget.set_defaults(handler=cmd_forget)
+    return parser
+
+
+# Commands ---------------------------------------------------------------------------------
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from bot.wiring import build_context
+
+    return build_context()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.wiring import serve
+
+    return serve(host=args.host, port=args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo.run import run_demo
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    now = datetime.now(UTC)
+    if args.as_of:
+        try:
+            now = datetime.fromisoformat(args.as_of).replace(tzinfo=settings.timezone).astimezone(UTC)
+        except ValueError:
+            raise UsageError(f"--as-of must be a date such as 2026-11-25, not {args.as_of!r}") from None
+    return run_demo(seed=args.seed, now=now, tz=settings.timezone, out=sys.stdout)
+
+
+def _week(args: argparse.Namespace, context) -> object:  # type: ignore[no-untyped-def]
+    from bot.domain.weeks import last_complete_week, parse_week
+
+    if args.week:
+        return parse_week(args.week)
+    return last_complete_week(context.clock(), context.settings.timezone)
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from bot.digest.weekly_facts import facts_for
+    from bot.store.people import person_by_email
+
+    context = _context()
+    week = _week(args, context)
+    with Session(context.engine) as session:
+        person = person_by_email(session, args.user)
+        facts = facts_for(session, person, week, context.settings.timezone)  # type: ignore[arg-type]
+    if args.json:
+        print(json.dumps(facts.to_json(), indent=2, sort_keys=False))
+    else:
+        print(format_facts(facts.to_json()))
+    return 0
+
+
+def format_facts(data: dict) -> str:  # type: ignore[type-arg]
+    tokens = data["tokens"]
+    artifacts = data["artifacts"]
+    lines = [
+        f"{data['user']} · {data['week']}",
+        f"  tokens     input {tokens['input']:,} (cached {tokens['cached']:,}) · output {tokens['output']:,}",
+        f"  cost       ${data['cost_usd']} over {data['requests']:,} requests",
+        f"  artifacts  {artifacts['created']} created · {artifacts['viewed_by_others']} viewed by others"
+        f" · {artifacts['used']} used · {artifacts['viewers']} distinct viewers",
+    ]
+    for kind, counts in artifacts["by_kind"].items():
+        lines.append(
+            f"    {kind:<13}{counts['created']} created · {counts['viewed_by_others']} viewed by others"
+            f" · {counts['used']} used"
+        )
+    for tool, usage in data["by_tool"].items():
+        lines.append(f"  tool       {tool}: {usage['tokens']:,} tokens, ${usage['cost_usd']}")
+    baseline = data["baseline"]
+    lines.append(f"  baseline   median {baseline['tokens_median']:,} tokens over {baseline['weeks']} weeks")
+    return "\n".join(lines)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.digest.service import digest_now
+
+    context = _context()
+    week = _week(args, context)
+    outcomes = digest_now(context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout)  # type: ignore[arg-type]
+    for outcome in outcomes:
+        if outcome.status == "preview" and outcome.text:
+            print(f"── {outcome.name} <{outcome.email}> (dry run, not sent)\n{outcome.text}\n")
+        elif outcome.status not in ("sent",):
+            print(f"{outcome.email}: {outcome.status}{f' ({outcome.reason})' if outcome.reason else ''}")
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nobody to send to"
+    print(f"{week}: {summary}")
+    return 1 if counts.get("failed") else 0
+
+
+def _progress(total: int, stream: TextIO) -> Callable[[int], None]:
+    done = 0
+
+    def advance(step: int) -> None:
+        nonlocal done
+        done += step
+        width = 30
+        filled = width * done // total if total else width
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return advance
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    path = Path(name)
+    if not path.is_file():
+        raise AiRoiError(f"{name}: no such file")
+    return path.read_bytes()
+
+
+def _content_type(name: str, body: bytes) -> str:
+    """NDJSON for .ndjson/.jsonl files, or a body whose first line is a whole JSON value on its own."""
+    if name.endswith((".ndjson", ".jsonl")):
+        return "application/x-ndjson"
+    try:
+        json.loads(body)
+        return "application/json"
+    except ValueError:
+        first_line = body.lstrip().split(b"\n", 1)[0]
+        try:
+            json.loads(first_line)
+            return "application/x-ndjson"
+        except ValueError:
+            return "application/json"  # let the parser report what is wrong
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.ingest.adapters import adapter_for
+    from bot.ingest.pipeline import parse_body, store_parsed
+
+    adapter_for(args.source)
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    context = _context()
+    total_accepted = total_duplicates = total_rejected = 0
+    for name in args.files:
+        body = _read_input(name)
+        parsed = parse_body(args.source, body, _content_type(name, body))
+        progress = _progress(len(parsed.events), sys.stderr) if sys.stderr.isatty() and parsed.events else None
+        outcome = store_parsed(
+            context.engine, args.source, parsed, now=context.clock(), batch_size=args.batch_size, progress=progress
+        )
+        for rejection in outcome.rejected:
+            print(f"{name}: event {rejection.index} rejected: {rejection.error}", file=sys.stderr)
+        print(
+            f"{name}: {outcome.accepted} accepted, {outcome.duplicates} duplicates, "
+            f"{len(outcome.rejected)} rejected"
+        )
+        total_accepted += outcome.accepted
+        total_duplicates += outcome.duplicates
+        total_rejected += len(outcome.rejected)
+    if len(args.files) > 1:
+        print(f"total: {total_accepted} accepted, {total_duplicates} duplicates, {total_rejected} rejected")
+    return 1 if total_rejected else 0
+
+
+def cmd_directory_import(args: argparse.Namespace) -> int:
+    from bot.domain.directory import parse_directory
+    from bot.store.db import transaction
+    from bot.store.directory import apply_directory
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise AiRoiError(f"{args.file}: no such file")
+    try:
+        parsed = parse_directory(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AiRoiError(f"{args.file}: {exc}") from None
+    context = _context()
+    with transaction(context.engine) as session:
+        result = apply_directory(session, parsed.rows)
+    for problem in [*parsed.problems, *(result.problems or [])]:
+        print(f"{args.file}:{problem.line}: {problem.error}", file=sys.stderr)
+    if parsed.ignored_columns:
+        print(f"{args.file}: ignored unknown columns: {', '.join(parsed.ignored_columns)}", file=sys.stderr)
+    print(
+        f"{len(parsed.rows)} rows: {result.people_created} people created, {result.people_updated} updated, "
+        f"{result.teams_created} teams created, {result.identities_added} identities added, "
+        f"{result.events_attributed} earlier events attributed"
+    )
+    return 1 if parsed.problems else 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
+    from bot.store.db import create_engine, current_revision, upgrade
+
+    settings = load_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        print(f"database is at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.store.db import transaction
+    from bot.store.forget import forget_person
+
+    context = _context()
+    with transaction(context.engine) as session:
+        erased = forget_person(session, args.user, actor="cli", now=context.clock())
+    print(f"erased {args.user}: " + ", ".join(f"{n} {what}" for what, n in erased.items()))
+    return 0
+
+
+# Entry point -------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Command = args.handler
+        return handler(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except AiRoiError as exc:
+        print(f"ai-roi: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last resort: one line on stderr, traceback in the log
+        log.debug("unexpected error", exc_info=True)
+        print(f"ai-roi: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

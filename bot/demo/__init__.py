@@ -1,0 +1,1 @@
+"""``ai-roi demo``: a synthetic organisation through the real pipeline, digests on the console."""

@@ -1,0 +1,1 @@
+"""The weekly digest: facts → nudges → reflection → Block Kit → delivery."""

@@ -1,0 +1,51 @@
+"""Where a digest goes: the console (demo, no Slack) or a Slack DM (see ``bot.slack.dm``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from bot.errors import AiRoiError
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: int
+    email: str
+    name: str
+    slack_user_id: str | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    channel: str | None = None
+    ts: str | None = None
+
+
+class DeliveryError(AiRoiError):
+    """A digest could not be delivered. ``permanent`` errors are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class Deliverer(Protocol):
+    channel: str
+
+    def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt: ...
+
+
+class ConsoleDeliverer:
+    """Prints each digest as its recipient would read it."""
+
+    channel = "console"
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt:
+        rule = "─" * 72
+        self.stream.write(f"{rule}\nDM to {recipient.name} <{recipient.email}>\n{rule}\n{text}\n\n")
+        self.stream.flush()
+        return Receipt()

@@ -1,0 +1,164 @@
+"""Run the weekly digest for some people: claim, build, deliver, record. Idempotent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.digest.deliverers import Deliverer, DeliveryError, Recipient
+from bot.digest.weekly_facts import facts_for
+from bot.domain.facts import Facts
+from bot.domain.reflection import template_reflection
+from bot.domain.weeks import Week
+from bot.slack.blocks.digest import digest_message
+from bot.store import deliveries
+from bot.store.db import transaction
+from bot.store.models import Person
+from bot.store.people import display_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reflection:
+    text: str
+    writer: str = "template"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reason: str | None = None
+
+
+Writer = Callable[[Facts, Person, str, str], Reflection]
+
+
+def template_writer(facts: Facts, person: Person, week_label: str, template_text: str) -> Reflection:
+    return Reflection(template_text)
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    email: str
+    name: str
+    status: str  # sent | skipped | failed | already | preview
+    reason: str | None = None
+    text: str | None = None
+    facts: Facts | None = None
+
+
+def _recipient(person: Person) -> Recipient:
+    assert person.id is not None
+    return Recipient(person.id, person.email, display_name(person), person.slack_user_id)
+
+
+def skip_reason(person: Person, facts: Facts, now: datetime) -> str | None:
+    if person.opted_out:
+        return "opted out"
+    if person.snoozed_until is not None and person.snoozed_until > now:
+        return f"snoozed until {person.snoozed_until:%Y-%m-%d}"
+    if facts.is_empty:
+        return "no AI activity this week"
+    return None
+
+
+def run_digest(
+    engine: Engine,
+    people: Iterable[Person],
+    *,
+    week: Week,
+    tz: tzinfo,
+    deliverer: Deliverer,
+    now: datetime,
+    dry_run: bool = False,
+    writer: Writer = template_writer,
+) -> list[DigestOutcome]:
+    """Build and (unless ``dry_run``) deliver each person's digest for ``week``.
+
+    A person whose delivery row is already final, or held by another sender, is left alone, so
+    running this twice sends nothing twice. A failure for one person is recorded and the run
+    goes on with the next.
+    """
+    outcomes = []
+    for person in people:
+        try:
+            outcomes.append(_one(engine, person, week, tz, deliverer, now, dry_run, writer))
+        except Exception as exc:  # one person's failure must not stop everyone else's digest
+            log.exception("digest for person %s failed", person.id)
+            outcomes.append(DigestOutcome(person.email, display_name(person), "failed", str(exc)))
+    return outcomes
+
+
+def _one(
+    engine: Engine,
+    person: Person,
+    week: Week,
+    tz: tzinfo,
+    deliverer: Deliverer,
+    now: datetime,
+    dry_run: bool,
+    writer: Writer,
+) -> DigestOutcome:
+    assert person.id is not None
+    name = display_name(person)
+    label = week.label()
+    with Session(engine) as session:
+        existing = deliveries.get_delivery(session, person.id, str(week))
+        if existing is not None and existing.status in deliveries.FINAL and not dry_run:
+            return DigestOutcome(person.email, name, "already", existing.status)
+        facts = facts_for(session, person, week, tz)
+
+    reason = skip_reason(person, facts, now)
+    if dry_run:
+        status = "skipped" if reason else "preview"
+        text = None if reason else _compose(facts, person, label, writer)[1]
+        return DigestOutcome(person.email, name, status, reason, text, facts)
+    if reason:
+        with transaction(engine) as session:
+            deliveries.record_skip(session, person.id, str(week), reason, now)
+        return DigestOutcome(person.email, name, "skipped", reason, None, facts)
+
+    with transaction(engine) as session:
+        claimed = deliveries.claim(session, person.id, str(week), deliverer.channel, now)
+    if claimed is None:
+        return DigestOutcome(person.email, name, "already", "claimed by another sender", None, facts)
+
+    reflection, text, blocks = _compose(facts, person, label, writer)
+    try:
+        receipt = deliverer.send(_recipient(person), blocks, text)
+    except DeliveryError as exc:
+        with transaction(engine) as session:
+            if exc.permanent:
+                deliveries.finish(session, claimed, status="failed", now=now, reason=str(exc))
+            else:  # leave it pending with an expired lease: the next run or tick retries it
+                deliveries.finish_retry_later(session, claimed, now=now, reason=str(exc))
+        return DigestOutcome(person.email, name, "failed", str(exc), text, facts)
+
+    with transaction(engine) as session:
+        deliveries.finish(
+            session,
+            claimed,
+            status="sent",
+            now=now,
+            writer=reflection.writer,
+            summarizer_input_tokens=reflection.input_tokens,
+            summarizer_output_tokens=reflection.output_tokens,
+            text=text,
+            facts_json=json.dumps(facts.to_json(), sort_keys=True),
+            slack_channel=receipt.channel,
+            slack_ts=receipt.ts,
+        )
+    return DigestOutcome(person.email, name, "sent", None, text, facts)
+
+
+def _compose(
+    facts: Facts, person: Person, label: str, writer: Writer
+) -> tuple[Reflection, str, list[dict[str, object]]]:
+    template_text = template_reflection(facts, week_label=label)
+    reflection = writer(facts, person, label, template_text)
+    blocks, text = digest_message(facts, reflection.text, week_label=label)
+    return reflection, text, blocks

@@ -1,0 +1,41 @@
+"""``ai-roi digest``: pick the people, the deliverer and the writer from settings, then run."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from sqlmodel import Session, col, select
+
+from bot.context import AppContext
+from bot.digest.deliverers import ConsoleDeliverer, Deliverer
+from bot.digest.run import DigestOutcome, run_digest
+from bot.domain.weeks import Week
+from bot.errors import ConfigError
+from bot.store.models import Person
+from bot.store.people import person_by_email
+
+
+def deliverer_for(context: AppContext, out: TextIO) -> Deliverer:
+    if context.settings.delivery == "console":
+        return ConsoleDeliverer(out)
+    raise ConfigError("DIGEST_DELIVERY: Slack delivery is not available in this build; use console")
+
+
+def digest_now(
+    context: AppContext, *, week: Week, user: str | None, dry_run: bool, out: TextIO
+) -> list[DigestOutcome]:
+    with Session(context.engine) as session:
+        if user:
+            people = [person_by_email(session, user)]
+        else:
+            people = list(session.exec(select(Person).order_by(col(Person.email))).all())
+    deliverer = deliverer_for(context, out)
+    return run_digest(
+        context.engine,
+        people,
+        week=week,
+        tz=context.settings.timezone,
+        deliverer=deliverer,
+        now=context.clock(),
+        dry_run=dry_run,
+    )

@@ -1,0 +1,1 @@
+"""The Slack edge: Block Kit builders (pure), listeners, and the Web API client seam."""

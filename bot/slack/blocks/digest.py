@@ -1,0 +1,149 @@
+"""The weekly digest DM as Block Kit: header, reflection, facts, nudges, privacy note, buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.facts import Facts
+from bot.domain.reflection import noun
+from bot.domain.units import display_count, display_usd
+from bot.slack import ids
+from bot.slack.blocks.limits import (
+    FALLBACK_TEXT,
+    FIELD_TEXT,
+    HEADER_TEXT,
+    MESSAGE_BLOCKS,
+    clip,
+    escape,
+    mrkdwn,
+    plain,
+)
+
+MAX_TOOLS_SHOWN = 5
+MAX_NUDGES_SHOWN = 5
+PRIVACY_NOTE = "Only you can see this. Nobody else gets your numbers unless you share them."
+LEVEL_ICONS = {"warning": ":warning:", "info": ":information_source:", "praise": ":tada:", "recovery": ":seedling:"}
+
+
+def trend_text(facts: Facts) -> str:
+    median = facts.tokens_median
+    tokens = facts.usage.tokens
+    if not any(facts.baseline_tokens):
+        return "no earlier weeks yet"
+    if median == 0:
+        return f"{display_count(tokens)} vs a median of 0"
+    change = round((tokens - median) * 100 / median)
+    sign = "+" if change > 0 else ""
+    return f"{sign}{change}% vs your {len(facts.baseline_tokens)}-week median ({display_count(median)})"
+
+
+def fact_fields(facts: Facts) -> list[dict[str, Any]]:
+    usage = facts.usage
+    fields = [
+        f"*Tokens*\n{display_count(usage.tokens)} (in {display_count(usage.input_tokens)}, "
+        f"cached {display_count(usage.cached_tokens)}, out {display_count(usage.output_tokens)})",
+        f"*Cost*\n{display_usd(usage.cost_nanos)} over {usage.requests} requests",
+        f"*Created*\n{facts.artifacts_created} artifacts",
+        f"*Opened by others*\n{facts.artifacts_viewed_by_others} of {facts.artifacts_created}"
+        f" · {facts.viewers} {'person' if facts.viewers == 1 else 'people'}",
+        f"*Used*\n{facts.artifacts_used} (merged, shipped, exported, linked)",
+        f"*Trend*\n{trend_text(facts)}",
+    ]
+    return [mrkdwn(text, FIELD_TEXT) for text in fields]
+
+
+def kind_lines(facts: Facts) -> str:
+    lines = [
+        f"• {k.created} {noun(k.kind, k.created)} created, {k.viewed_by_others} opened by others, {k.used} used"
+        for k in facts.by_kind
+        if k.created
+    ]
+    return "\n".join(lines)
+
+
+def tool_line(facts: Facts) -> str:
+    shown = facts.by_tool[:MAX_TOOLS_SHOWN]
+    parts = [f"{escape(t.tool)} {display_count(t.tokens)} ({display_usd(t.cost_nanos)})" for t in shown]
+    rest = facts.by_tool[MAX_TOOLS_SHOWN:]
+    if rest:
+        parts.append(f"{len(rest)} more tools {display_count(sum(t.tokens for t in rest))}")
+    return "By tool: " + " · ".join(parts)
+
+
+def nudge_lines(facts: Facts) -> list[str]:
+    lines = []
+    for nudge in facts.nudges[:MAX_NUDGES_SHOWN]:
+        icon = LEVEL_ICONS.get(str(nudge.get("level")), ":information_source:")
+        lines.append(f"{icon} {escape(str(nudge.get('message') or nudge.get('rule')))}")
+    return lines
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, 75),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def digest_buttons(week: str) -> dict[str, Any]:
+    share = button("Share with my lead", ids.DIGEST_SHARE, week)
+    share["confirm"] = {
+        "title": plain("Share with your lead?", 100),
+        "text": plain("Your lead will get this reflection by DM, with your name on it.", 300),
+        "confirm": plain("Share", 30),
+        "deny": plain("Cancel", 30),
+    }
+    return {
+        "type": "actions",
+        "block_id": "digest_actions",
+        "elements": [
+            button("Useful", ids.DIGEST_USEFUL, week, "primary"),
+            button("Not useful", ids.DIGEST_NOT_USEFUL, week),
+            button("Snooze 4 weeks", ids.DIGEST_SNOOZE, week),
+            share,
+            button("Details", ids.DIGEST_DETAILS, week),
+        ],
+    }
+
+
+def digest_message(facts: Facts, reflection: str, *, week_label: str) -> tuple[list[dict[str, Any]], str]:
+    """The DM for one person-week, always within Slack's limits, with a plain-text fallback."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "block_id": "digest_header", "text": plain(f"Your AI week, {week_label}", HEADER_TEXT)},
+        {"type": "section", "block_id": "digest_reflection", "text": mrkdwn(escape(reflection))},
+        {"type": "section", "block_id": "digest_facts", "fields": fact_fields(facts)},
+    ]
+    kinds = kind_lines(facts)
+    if kinds:
+        blocks.append({"type": "section", "block_id": "digest_kinds", "text": mrkdwn(kinds)})
+    if facts.by_tool:
+        blocks.append({"type": "context", "block_id": "digest_tools", "elements": [mrkdwn(tool_line(facts))]})
+    nudges = nudge_lines(facts)
+    if nudges:
+        blocks.append({"type": "section", "block_id": "digest_nudges", "text": mrkdwn("\n".join(nudges))})
+    blocks.append({"type": "context", "block_id": "digest_privacy", "elements": [mrkdwn(PRIVACY_NOTE)]})
+    blocks.append(digest_buttons(facts.week))
+    assert len(blocks) <= MESSAGE_BLOCKS
+    return blocks, clip(digest_text(facts, reflection, week_label=week_label), FALLBACK_TEXT)
+
+
+def digest_text(facts: Facts, reflection: str, *, week_label: str) -> str:
+    """The plain-text version: Slack's notification fallback and the console output."""
+    usage = facts.usage
+    lines = [
+        f"Your AI week, {week_label}",
+        reflection,
+        f"Tokens {display_count(usage.tokens)} · cost {display_usd(usage.cost_nanos)} · "
+        f"{usage.requests} requests · trend {trend_text(facts)}",
+        f"Artifacts: {facts.artifacts_created} created, {facts.artifacts_viewed_by_others} opened by others, "
+        f"{facts.artifacts_used} used, {facts.viewers} distinct viewers",
+    ]
+    for nudge in facts.nudges[:MAX_NUDGES_SHOWN]:
+        lines.append(f"[{nudge.get('level')}] {nudge.get('message') or nudge.get('rule')}")
+    lines.append(PRIVACY_NOTE)
+    return clip("\n".join(lines), FALLBACK_TEXT)

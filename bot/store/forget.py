@@ -1,0 +1,47 @@
+"""Erase one person everywhere (``ai-roi forget``, and "delete my data" in the App Home)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.store.models import AuditEntry, Delivery, Event, Identity, Membership, Person
+from bot.store.people import person_by_email
+
+
+def forget_person(session: Session, email: str, *, actor: str, now: datetime) -> dict[str, int]:
+    """Delete the person, their identities, memberships, deliveries and every event they are the
+    actor of (attributed or still unattributed under one of their identities). Audited without
+    the email address."""
+    person = person_by_email(session, email)
+    keys = [("email", person.email)]
+    if person.slack_user_id:
+        keys.append(("slack", person.slack_user_id))
+    keys += [(i.kind, i.value) for i in session.exec(select(Identity).where(Identity.person_id == person.id))]
+    erased = {
+        "events": _delete(
+            session,
+            sa.delete(Event).where(
+                sa.or_(
+                    col(Event.person_id) == person.id,
+                    sa.tuple_(col(Event.actor_kind), col(Event.actor_value)).in_(keys),
+                )
+            ),
+        ),
+        "deliveries": _delete(session, sa.delete(Delivery).where(col(Delivery.person_id) == person.id)),
+        "identities": _delete(session, sa.delete(Identity).where(col(Identity.person_id) == person.id)),
+        "memberships": _delete(session, sa.delete(Membership).where(col(Membership.person_id) == person.id)),
+    }
+    session.delete(person)
+    session.add(
+        AuditEntry(at=now, actor=actor, action="person.forget", target=f"person:{person.id}",
+                   details=json.dumps(erased, sort_keys=True))
+    )
+    return erased
+
+
+def _delete(session: Session, statement: sa.Delete) -> int:
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

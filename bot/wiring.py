@@ -1,0 +1,39 @@
+"""The one place that wires ai-roi together: settings → engine → HTTP app (+ Slack, scheduler)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import AppContext
+from bot.settings import Settings, load_settings
+from bot.store.db import create_engine, upgrade
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 3000
+
+
+def build_context(settings: Settings | None = None, *, migrate: bool = False) -> AppContext:
+    settings = settings or load_settings()
+    engine = create_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return AppContext(settings=settings, engine=engine)
+
+
+def build_app(context: AppContext):  # type: ignore[no-untyped-def]
+    from bot.http.app import build_http_app
+
+    return build_http_app(context)
+
+
+def serve(*, host: str, port: int | None) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    context = build_context(settings, migrate=True)
+    app = build_app(context)
+    chosen_port = port or settings.port or DEFAULT_PORT
+    log.info("ai-roi listening on http://%s:%s", host, chosen_port)
+    uvicorn.run(app, host=host, port=chosen_port, log_level=settings.log_level.lower())
+    return 0
