@@ -9,12 +9,16 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.errors import AiRoiError, UsageError
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 log = logging.getLogger("bot")
 Command = Callable[[argparse.Namespace], int]
@@ -36,39 +40,55 @@ def _week_arg(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ai-roi", description="Private weekly feedback on AI use, in Slack.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     serve = commands.add_parser("serve", help="run the HTTP server and the scheduler")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.set_defaults(handler=cmd_serve)
 
-    demo = commands.add_parser("demo", help="synthetic organisation, real pipeline, digests on the console")
+    demo = commands.add_parser(
+        "demo", help="synthetic organisation, real pipeline, digests on the console"
+    )
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--as-of", default=None, help="pretend today is this date (YYYY-MM-DD)")
     demo.set_defaults(handler=cmd_demo)
 
     digest = commands.add_parser("digest", help="build and deliver weekly digests now (idempotent)")
-    digest.add_argument("--week", type=_week_arg, default=None, help="ISO week, default: last complete week")
+    digest.add_argument(
+        "--week", type=_week_arg, default=None, help="ISO week, default: last complete week"
+    )
     digest.add_argument("--user", default=None, help="only this person's digest (email)")
-    digest.add_argument("--dry-run", action="store_true", help="print, deliver nothing, record nothing")
+    digest.add_argument(
+        "--dry-run", action="store_true", help="print, deliver nothing, record nothing"
+    )
     digest.set_defaults(handler=cmd_digest)
 
     facts = commands.add_parser("facts", help="the facts one digest is built from")
     facts.add_argument("--user", required=True, help="email")
-    facts.add_argument("--week", type=_week_arg, default=None, help="ISO week, default: last complete week")
+    facts.add_argument(
+        "--week", type=_week_arg, default=None, help="ISO week, default: last complete week"
+    )
     facts.add_argument("--json", action="store_true")
     facts.set_defaults(handler=cmd_facts)
 
-    ingest = commands.add_parser("ingest", help="import events from files through the ingest pipeline")
+    ingest = commands.add_parser(
+        "ingest", help="import events from files through the ingest pipeline"
+    )
     ingest.add_argument("--source", required=True, help="usage (generic schema) or a vendor source")
     ingest.add_argument("files", nargs="+", metavar="FILE", help="'-' reads standard input")
     ingest.add_argument("--batch-size", type=int, default=1000)
     ingest.set_defaults(handler=cmd_ingest)
 
     directory = commands.add_parser("directory", help="the people directory")
-    directory_commands = directory.add_subparsers(dest="directory_command", required=True, parser_class=_Parser)
-    directory_import = directory_commands.add_parser("import", help="upsert people, teams, leads, identities")
+    directory_commands = directory.add_subparsers(
+        dest="directory_command", required=True, parser_class=_Parser
+    )
+    directory_import = directory_commands.add_parser(
+        "import", help="upsert people, teams, leads, identities"
+    )
     directory_import.add_argument("file", metavar="FILE.csv")
     directory_import.set_defaults(handler=cmd_directory_import)
 
@@ -86,10 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands ---------------------------------------------------------------------------------
 
 
-def _context():  # type: ignore[no-untyped-def]
+@contextmanager
+def _context() -> Iterator[AppContext]:
+    """Settings and database for one command; connections are closed when it ends."""
     from bot.wiring import build_context
 
-    return build_context()
+    context = build_context()
+    try:
+        yield context
+    finally:
+        context.engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -106,9 +132,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     if args.as_of:
         try:
-            now = datetime.fromisoformat(args.as_of).replace(tzinfo=settings.timezone).astimezone(UTC)
+            now = (
+                datetime.fromisoformat(args.as_of).replace(tzinfo=settings.timezone).astimezone(UTC)
+            )
         except ValueError:
-            raise UsageError(f"--as-of must be a date such as 2026-11-25, not {args.as_of!r}") from None
+            raise UsageError(
+                f"--as-of must be a date such as 2026-11-25, not {args.as_of!r}"
+            ) from None
     return run_demo(seed=args.seed, now=now, tz=settings.timezone, out=sys.stdout)
 
 
@@ -126,9 +156,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from bot.digest.weekly_facts import facts_for
     from bot.store.people import person_by_email
 
-    context = _context()
-    week = _week(args, context)
-    with Session(context.engine) as session:
+    with _context() as context, Session(context.engine) as session:
+        week = _week(args, context)
         person = person_by_email(session, args.user)
         facts = facts_for(session, person, week, context.settings.timezone)  # type: ignore[arg-type]
     if args.json:
@@ -156,25 +185,33 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
     for tool, usage in data["by_tool"].items():
         lines.append(f"  tool       {tool}: {usage['tokens']:,} tokens, ${usage['cost_usd']}")
     baseline = data["baseline"]
-    lines.append(f"  baseline   median {baseline['tokens_median']:,} tokens over {baseline['weeks']} weeks")
+    lines.append(
+        f"  baseline   median {baseline['tokens_median']:,} tokens over {baseline['weeks']} weeks"
+    )
     return "\n".join(lines)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from bot.digest.service import digest_now
 
-    context = _context()
-    week = _week(args, context)
-    outcomes = digest_now(context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout)  # type: ignore[arg-type]
+    with _context() as context:
+        week = _week(args, context)
+        outcomes = digest_now(
+            context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout
+        )  # type: ignore[arg-type]
     for outcome in outcomes:
         if outcome.status == "preview" and outcome.text:
             print(f"── {outcome.name} <{outcome.email}> (dry run, not sent)\n{outcome.text}\n")
         elif outcome.status not in ("sent",):
-            print(f"{outcome.email}: {outcome.status}{f' ({outcome.reason})' if outcome.reason else ''}")
+            print(
+                f"{outcome.email}: {outcome.status}{f' ({outcome.reason})' if outcome.reason else ''}"
+            )
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nobody to send to"
+    summary = (
+        ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nobody to send to"
+    )
     print(f"{week}: {summary}")
     return 1 if counts.get("failed") else 0
 
@@ -222,19 +259,33 @@ def _content_type(name: str, body: bytes) -> str:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.ingest.adapters import adapter_for
-    from bot.ingest.pipeline import parse_body, store_parsed
 
     adapter_for(args.source)
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
-    context = _context()
+    with _context() as context:
+        return _ingest_files(context, args)
+
+
+def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
+    from bot.ingest.pipeline import parse_body, store_parsed
+
     total_accepted = total_duplicates = total_rejected = 0
     for name in args.files:
         body = _read_input(name)
         parsed = parse_body(args.source, body, _content_type(name, body))
-        progress = _progress(len(parsed.events), sys.stderr) if sys.stderr.isatty() and parsed.events else None
+        progress = (
+            _progress(len(parsed.events), sys.stderr)
+            if sys.stderr.isatty() and parsed.events
+            else None
+        )
         outcome = store_parsed(
-            context.engine, args.source, parsed, now=context.clock(), batch_size=args.batch_size, progress=progress
+            context.engine,
+            args.source,
+            parsed,
+            now=context.clock(),
+            batch_size=args.batch_size,
+            progress=progress,
         )
         for rejection in outcome.rejected:
             print(f"{name}: event {rejection.index} rejected: {rejection.error}", file=sys.stderr)
@@ -246,7 +297,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         total_duplicates += outcome.duplicates
         total_rejected += len(outcome.rejected)
     if len(args.files) > 1:
-        print(f"total: {total_accepted} accepted, {total_duplicates} duplicates, {total_rejected} rejected")
+        print(
+            f"total: {total_accepted} accepted, {total_duplicates} duplicates, {total_rejected} rejected"
+        )
     return 1 if total_rejected else 0
 
 
@@ -262,13 +315,15 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
         parsed = parse_directory(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise AiRoiError(f"{args.file}: {exc}") from None
-    context = _context()
-    with transaction(context.engine) as session:
+    with _context() as context, transaction(context.engine) as session:
         result = apply_directory(session, parsed.rows)
     for problem in [*parsed.problems, *(result.problems or [])]:
         print(f"{args.file}:{problem.line}: {problem.error}", file=sys.stderr)
     if parsed.ignored_columns:
-        print(f"{args.file}: ignored unknown columns: {', '.join(parsed.ignored_columns)}", file=sys.stderr)
+        print(
+            f"{args.file}: ignored unknown columns: {', '.join(parsed.ignored_columns)}",
+            file=sys.stderr,
+        )
     print(
         f"{len(parsed.rows)} rows: {result.people_created} people created, {result.people_updated} updated, "
         f"{result.teams_created} teams created, {result.identities_added} identities added, "
@@ -295,8 +350,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from bot.store.db import transaction
     from bot.store.forget import forget_person
 
-    context = _context()
-    with transaction(context.engine) as session:
+    with _context() as context, transaction(context.engine) as session:
         erased = forget_person(session, args.user, actor="cli", now=context.clock())
     print(f"erased {args.user}: " + ", ".join(f"{n} {what}" for what, n in erased.items()))
     return 0

@@ -30,7 +30,9 @@ def serve(*, host: str, port: int | None) -> int:
     import uvicorn
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     context = build_context(settings, migrate=True)
     app = build_app(context)
     chosen_port = port or settings.port or DEFAULT_PORT

@@ -70,7 +70,9 @@ def postgres_url() -> Iterator[str | None]:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc.orig}", pytrace=False)
+        pytest.fail(
+            f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc.orig}", pytrace=False
+        )
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     upgrade(engine)
@@ -96,7 +98,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
     if url is None:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     engine = create_engine(url)
     _truncate_postgres(engine)
     engine.dispose()

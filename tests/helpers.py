@@ -40,7 +40,12 @@ def usage_event(
 
 
 def artifact_event(
-    event_id: str, type_: str, email: str, occurred_at: str, artifact_id: str, kind: str | None = None
+    event_id: str,
+    type_: str,
+    email: str,
+    occurred_at: str,
+    artifact_id: str,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     artifact: dict[str, Any] = {"id": artifact_id}
     if kind:
@@ -55,7 +60,9 @@ def artifact_event(
     }
 
 
-def signed_headers(secret: str, body: bytes, *, msg_id: str = "msg_1", timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    secret: str, body: bytes, *, msg_id: str = "msg_1", timestamp: int | None = None
+) -> dict[str, str]:
     ts = int(time.time()) if timestamp is None else timestamp
     return {
         "content-type": "application/json",

@@ -10,7 +10,14 @@ from sqlmodel import Session, func, select
 
 from bot.context import AppContext
 from bot.store.models import Event
-from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET, WEBHOOK_TOKEN, LiveServer, make_settings, serve_app
+from tests.conftest import (
+    FROZEN_NOW,
+    WEBHOOK_SECRET,
+    WEBHOOK_TOKEN,
+    LiveServer,
+    make_settings,
+    serve_app,
+)
 from tests.helpers import artifact_event, dumps, signed_headers, usage_event
 
 BEARER = {"authorization": f"Bearer {WEBHOOK_TOKEN}", "content-type": "application/json"}
@@ -21,21 +28,33 @@ def stored(context: AppContext) -> int:
         return session.exec(select(func.count()).select_from(Event)).one()
 
 
-def post(live: LiveServer, body: bytes, headers: dict[str, str], source: str = "usage") -> httpx.Response:
+def post(
+    live: LiveServer, body: bytes, headers: dict[str, str], source: str = "usage"
+) -> httpx.Response:
     return live.client.post(f"/webhooks/{source}", content=body, headers=headers)
 
 
-def test_batch_is_accepted_with_per_event_reasons_for_the_bad_ones(live: LiveServer, context: AppContext) -> None:
+def test_batch_is_accepted_with_per_event_reasons_for_the_bad_ones(
+    live: LiveServer, context: AppContext
+) -> None:
     body = dumps(
         {
             "events": [
                 usage_event("e1", "ana@example.com", "2026-11-18T09:12:00Z"),
-                {"id": "e2", "type": "ai.usage", "occurred_at": "2026-11-18T09:12:00Z", "usage": {}},
+                {
+                    "id": "e2",
+                    "type": "ai.usage",
+                    "occurred_at": "2026-11-18T09:12:00Z",
+                    "usage": {},
+                },
                 usage_event("e3", "ana@example.com", "2026-11-18T09:12:00"),
                 usage_event("e4", "ana@example.com", "yesterday"),
                 usage_event("e5", "ana@example.com", "2026-11-18T09:12:00Z", input_tokens=-5),
                 usage_event("e6", "ana@example.com", "2026-11-18T09:12:00Z", output_tokens=1.5),  # type: ignore[arg-type]
-                {**usage_event("e7", "ana@example.com", "2026-11-18T09:12:00Z"), "type": "ai.magic"},
+                {
+                    **usage_event("e7", "ana@example.com", "2026-11-18T09:12:00Z"),
+                    "type": "ai.magic",
+                },
                 usage_event("e8", "ben@example.com", "2026-11-18T10:00:00+01:00"),
             ]
         }
@@ -59,7 +78,9 @@ def test_batch_is_accepted_with_per_event_reasons_for_the_bad_ones(live: LiveSer
 def test_resending_is_idempotent_on_event_id(live: LiveServer, context: AppContext) -> None:
     events = [usage_event(f"e{i}", "ana@example.com", "2026-11-18T09:12:00Z") for i in range(3)]
     first = post(live, dumps(events), BEARER).json()
-    second = post(live, dumps([*events, usage_event("e9", "ana@example.com", "2026-11-18T09:12:00Z")]), BEARER).json()
+    second = post(
+        live, dumps([*events, usage_event("e9", "ana@example.com", "2026-11-18T09:12:00Z")]), BEARER
+    ).json()
     assert first == {"accepted": 3, "duplicates": 0, "rejected": []}
     assert second == {"accepted": 1, "duplicates": 3, "rejected": []}
     assert stored(context) == 4
@@ -67,7 +88,11 @@ def test_resending_is_idempotent_on_event_id(live: LiveServer, context: AppConte
 
 def test_duplicates_inside_one_batch_are_stored_once(live: LiveServer, context: AppContext) -> None:
     event = usage_event("same", "ana@example.com", "2026-11-18T09:12:00Z")
-    assert post(live, dumps([event, event]), BEARER).json() == {"accepted": 1, "duplicates": 1, "rejected": []}
+    assert post(live, dumps([event, event]), BEARER).json() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "rejected": [],
+    }
     assert stored(context) == 1
 
 
@@ -85,9 +110,16 @@ def test_every_json_shape_is_accepted(live: LiveServer, shape) -> None:  # type:
     assert post(live, body, BEARER).json()["accepted"] == 1
 
 
-def test_ndjson_keeps_good_lines_and_reports_broken_ones(live: LiveServer, context: AppContext) -> None:
+def test_ndjson_keeps_good_lines_and_reports_broken_ones(
+    live: LiveServer, context: AppContext
+) -> None:
     good = dumps(usage_event("n1", "ana@example.com", "2026-11-18T09:12:00Z"))
-    body = good + b"\n{not json\n\n" + dumps(usage_event("n2", "ana@example.com", "2026-11-18T09:13:00Z")) + b"\n"
+    body = (
+        good
+        + b"\n{not json\n\n"
+        + dumps(usage_event("n2", "ana@example.com", "2026-11-18T09:13:00Z"))
+        + b"\n"
+    )
     response = post(live, body, {**BEARER, "content-type": "application/x-ndjson"})
     assert response.status_code == 202
     assert response.json()["accepted"] == 2
@@ -99,15 +131,30 @@ def test_ndjson_keeps_good_lines_and_reports_broken_ones(live: LiveServer, conte
 def test_artifact_events_are_accepted(live: LiveServer) -> None:
     body = dumps(
         [
-            artifact_event("a1", "artifact.created", "ana@example.com", "2026-11-18T09:00:00Z", "dash-1", "dashboard"),
-            artifact_event("a2", "artifact.viewed", "ben@example.com", "2026-11-18T10:00:00Z", "dash-1"),
-            {"id": "a3", "type": "artifact.viewed", "occurred_at": "2026-11-18T10:00:00Z",
-             "actor": {"email": "ben@example.com"}},
+            artifact_event(
+                "a1",
+                "artifact.created",
+                "ana@example.com",
+                "2026-11-18T09:00:00Z",
+                "dash-1",
+                "dashboard",
+            ),
+            artifact_event(
+                "a2", "artifact.viewed", "ben@example.com", "2026-11-18T10:00:00Z", "dash-1"
+            ),
+            {
+                "id": "a3",
+                "type": "artifact.viewed",
+                "occurred_at": "2026-11-18T10:00:00Z",
+                "actor": {"email": "ben@example.com"},
+            },
         ]
     )
     result = post(live, body, BEARER).json()
     assert result["accepted"] == 2
-    assert result["rejected"] == [{"index": 2, "error": '"artifact" object with an "id" is required for artifact events'}]
+    assert result["rejected"] == [
+        {"index": 2, "error": '"artifact" object with an "id" is required for artifact events'}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +168,9 @@ def test_artifact_events_are_accepted(live: LiveServer) -> None:
         (b"\xff\xfe", "UTF-8"),
     ],
 )
-def test_unusable_bodies_get_400_with_a_reason(live: LiveServer, context: AppContext, body: bytes, message: str) -> None:
+def test_unusable_bodies_get_400_with_a_reason(
+    live: LiveServer, context: AppContext, body: bytes, message: str
+) -> None:
     response = post(live, body, BEARER)
     assert response.status_code == 400
     assert message in response.json()["error"]
@@ -132,7 +181,9 @@ def test_wrong_content_type_is_415(live: LiveServer) -> None:
     response = post(live, b"id=1", {**BEARER, "content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 415
     assert "application/json" in response.json()["error"]
-    missing = live.client.post("/webhooks/usage", content=b"{}", headers={"authorization": BEARER["authorization"]})
+    missing = live.client.post(
+        "/webhooks/usage", content=b"{}", headers={"authorization": BEARER["authorization"]}
+    )
     assert missing.status_code == 415
 
 
@@ -145,7 +196,9 @@ def test_unknown_source_is_404(live: LiveServer) -> None:
 def test_body_over_the_limit_is_413_and_nothing_is_stored(
     context: AppContext, database_url: str
 ) -> None:
-    small = AppContext(make_settings(database_url, webhook_max_body_bytes=1024), context.engine, context.clock)
+    small = AppContext(
+        make_settings(database_url, webhook_max_body_bytes=1024), context.engine, context.clock
+    )
     events = [usage_event(f"big{i}", "ana@example.com", "2026-11-18T09:12:00Z") for i in range(40)]
     with serve_app(small) as live:
         response = post(live, dumps(events), BEARER)
@@ -181,7 +234,9 @@ class TestAuthentication:
         assert stale.status_code == 401 and "too old" in stale.json()["error"]
         future = post(live, body, signed_headers(WEBHOOK_SECRET, body, timestamp=now + 301))
         assert future.status_code == 401 and "future" in future.json()["error"]
-        other_key = post(live, body, signed_headers("whsec_" + "QUJDREVGR0hJSktMTU5PUA==", body, timestamp=now))
+        other_key = post(
+            live, body, signed_headers("whsec_" + "QUJDREVGR0hJSktMTU5PUA==", body, timestamp=now)
+        )
         assert other_key.status_code == 401
         assert stored(context) == 1
 
@@ -189,7 +244,9 @@ class TestAuthentication:
         self, context: AppContext, database_url: str
     ) -> None:
         bare = AppContext(
-            make_settings(database_url, webhook_tokens=None, webhook_secrets=None), context.engine, context.clock
+            make_settings(database_url, webhook_tokens=None, webhook_secrets=None),
+            context.engine,
+            context.clock,
         )
         with serve_app(bare) as live:
             response = post(live, dumps([]), BEARER)

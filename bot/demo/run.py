@@ -38,7 +38,9 @@ def fresh_database(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def run_demo(*, seed: int, now: datetime, tz: tzinfo, out: TextIO, database: Path = DEMO_DATABASE) -> int:
+def run_demo(
+    *, seed: int, now: datetime, tz: tzinfo, out: TextIO, database: Path = DEMO_DATABASE
+) -> int:
     engine = create_engine(fresh_database(database))
     try:
         upgrade(engine)
@@ -63,7 +65,9 @@ def run_demo(*, seed: int, now: datetime, tz: tzinfo, out: TextIO, database: Pat
         )
         with Session(engine) as session:
             people = list(session.exec(select(Person).order_by(Person.email)).all())
-        outcomes = run_digest(engine, people, week=week, tz=tz, deliverer=ConsoleDeliverer(out), now=now)
+        outcomes = run_digest(
+            engine, people, week=week, tz=tz, deliverer=ConsoleDeliverer(out), now=now
+        )
         for outcome_ in outcomes:
             if outcome_.status == "skipped":
                 out.write(f"(no DM for {outcome_.name} <{outcome_.email}>: {outcome_.reason})\n")

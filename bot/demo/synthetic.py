@@ -20,13 +20,63 @@ DOMAIN = "example.com"
 WEEKS = 5
 
 FIRST_NAMES = [
-    "Ana", "Ben", "Chloé", "Dev", "Emeka", "Fatima", "Gus", "Hana", "Ivan", "Jun", "Kofi", "Lena",
-    "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vik", "Wen", "Ximena",
-    "Yara", "Zoe", "Aiko", "Bruno", "Carla", "Dmitri", "Elif", "Farid", "Greta", "Hugo", "Ines",
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Emeka",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jun",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Vik",
+    "Wen",
+    "Ximena",
+    "Yara",
+    "Zoe",
+    "Aiko",
+    "Bruno",
+    "Carla",
+    "Dmitri",
+    "Elif",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
 ]
 LAST_NAMES = [
-    "Lopez", "Okafor", "Martin", "Patel", "Nwosu", "Haddad", "Berg", "Sato", "Petrov", "Kim",
-    "Mensah", "Fischer", "Rossi", "Adeyemi", "Farouk", "Rao", "Byrne", "Silva", "Lund", "Aziz",
+    "Lopez",
+    "Okafor",
+    "Martin",
+    "Patel",
+    "Nwosu",
+    "Haddad",
+    "Berg",
+    "Sato",
+    "Petrov",
+    "Kim",
+    "Mensah",
+    "Fischer",
+    "Rossi",
+    "Adeyemi",
+    "Farouk",
+    "Rao",
+    "Byrne",
+    "Silva",
+    "Lund",
+    "Aziz",
 ]
 
 
@@ -45,23 +95,67 @@ class Persona:
 
 
 PERSONAS = {
-    "prolific": Persona("prolific", "dashboard", (30, 45), 0.06, (1, 2), (1_200_000, 2_600_000),
-                        tools=("chatgpt", "claude")),
-    "deck_builder": Persona("deck_builder", "deck", (8, 14), 0.15, (1, 3), (500_000, 900_000),
-                            tools=("chatgpt",)),
-    "focused": Persona("focused", "report", (2, 3), 0.95, (5, 15), (150_000, 400_000),
-                       tools=("claude",)),
-    "engineer": Persona("engineer", "pull_request", (3, 7), 0.9, (1, 3), (400_000, 1_500_000),
-                        use_chance=0.75, tools=("claude-code", "copilot")),
+    "prolific": Persona(
+        "prolific",
+        "dashboard",
+        (30, 45),
+        0.06,
+        (1, 2),
+        (1_200_000, 2_600_000),
+        tools=("chatgpt", "claude"),
+    ),
+    "deck_builder": Persona(
+        "deck_builder", "deck", (8, 14), 0.15, (1, 3), (500_000, 900_000), tools=("chatgpt",)
+    ),
+    "focused": Persona(
+        "focused", "report", (2, 3), 0.95, (5, 15), (150_000, 400_000), tools=("claude",)
+    ),
+    "engineer": Persona(
+        "engineer",
+        "pull_request",
+        (3, 7),
+        0.9,
+        (1, 3),
+        (400_000, 1_500_000),
+        use_chance=0.75,
+        tools=("claude-code", "copilot"),
+    ),
     "light": Persona("light", "doc", (0, 1), 0.7, (1, 4), (10_000, 60_000), tools=("chatgpt",)),
     "non_user": Persona("non_user", None, (0, 0), 0.0, (0, 0), (0, 0), tools=()),
 }
 
 # Teams and the personas of their members, in order.
 TEAMS: dict[str, list[str]] = {
-    "Data": ["focused", "prolific", "prolific", "focused", "light", "prolific", "deck_builder", "non_user"],
-    "Platform": ["engineer", "engineer", "engineer", "light", "engineer", "focused", "non_user", "engineer"],
-    "Product": ["deck_builder", "focused", "deck_builder", "light", "focused", "light", "non_user", "prolific"],
+    "Data": [
+        "focused",
+        "prolific",
+        "prolific",
+        "focused",
+        "light",
+        "prolific",
+        "deck_builder",
+        "non_user",
+    ],
+    "Platform": [
+        "engineer",
+        "engineer",
+        "engineer",
+        "light",
+        "engineer",
+        "focused",
+        "non_user",
+        "engineer",
+    ],
+    "Product": [
+        "deck_builder",
+        "focused",
+        "deck_builder",
+        "light",
+        "focused",
+        "light",
+        "non_user",
+        "prolific",
+    ],
     "Sales": ["light", "deck_builder", "light", "non_user", "light", "focused", "light", "light"],
 }
 
@@ -94,12 +188,16 @@ class DemoOrg:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["email", "name", "team", "lead_of"])
         for person in self.people:
-            writer.writerow([person.email, person.name, person.team, person.team if person.is_lead else ""])
+            writer.writerow(
+                [person.email, person.name, person.team, person.team if person.is_lead else ""]
+            )
         return out.getvalue()
 
 
 def make_people(rng: random.Random) -> list[DemoPerson]:
-    names = rng.sample([f"{f} {l}" for f in FIRST_NAMES for l in LAST_NAMES], sum(map(len, TEAMS.values())))
+    names = rng.sample(
+        [f"{f} {last}" for f in FIRST_NAMES for last in LAST_NAMES], sum(map(len, TEAMS.values()))
+    )
     people = []
     index = 0
     for team, personas in TEAMS.items():
@@ -205,7 +303,9 @@ def generate(seed: int, last_week: Week) -> DemoOrg:
     return DemoOrg(people, events, weeks)
 
 
-def _view(event_id: str, artifact_id: str, viewer: str, created: datetime, rng: random.Random) -> dict[str, Any]:
+def _view(
+    event_id: str, artifact_id: str, viewer: str, created: datetime, rng: random.Random
+) -> dict[str, Any]:
     return {
         "id": event_id,
         "type": "artifact.viewed",

@@ -37,7 +37,9 @@ class Reflection:
 Writer = Callable[[Facts, Person, str, str], Reflection]
 
 
-def template_writer(facts: Facts, person: Person, week_label: str, template_text: str) -> Reflection:
+def template_writer(
+    facts: Facts, person: Person, week_label: str, template_text: str
+) -> Reflection:
     return Reflection(template_text)
 
 
@@ -125,7 +127,9 @@ def _one(
     with transaction(engine) as session:
         claimed = deliveries.claim(session, person.id, str(week), deliverer.channel, now)
     if claimed is None:
-        return DigestOutcome(person.email, name, "already", "claimed by another sender", None, facts)
+        return DigestOutcome(
+            person.email, name, "already", "claimed by another sender", None, facts
+        )
 
     reflection, text, blocks = _compose(facts, person, label, writer)
     try:

@@ -62,7 +62,9 @@ def parse_directory(text: str) -> ParsedDirectory:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in headers:
-        raise ValueError("the CSV needs an 'email' column (columns: " + ", ".join(sorted(KNOWN_COLUMNS)) + ")")
+        raise ValueError(
+            "the CSV needs an 'email' column (columns: " + ", ".join(sorted(KNOWN_COLUMNS)) + ")"
+        )
     reader.fieldnames = headers
     rows: list[DirectoryRow] = []
     problems: list[DirectoryProblem] = []
@@ -77,7 +79,9 @@ def parse_directory(text: str) -> ParsedDirectory:
             problems.append(DirectoryProblem(line, f"{email!r} is not an email address"))
             continue
         if email in seen_emails:
-            problems.append(DirectoryProblem(line, f"{email} appears more than once; the first row was used"))
+            problems.append(
+                DirectoryProblem(line, f"{email} appears more than once; the first row was used")
+            )
             continue
         seen_emails.add(email)
         identities = {

@@ -92,12 +92,17 @@ class Facts:
                 "used": self.artifacts_used,
                 "viewers": self.viewers,
                 "by_kind": {
-                    k.kind: {"created": k.created, "viewed_by_others": k.viewed_by_others, "used": k.used}
+                    k.kind: {
+                        "created": k.created,
+                        "viewed_by_others": k.viewed_by_others,
+                        "used": k.used,
+                    }
                     for k in self.by_kind
                 },
             },
             "by_tool": {
-                t.tool: {"tokens": t.tokens, "cost_usd": format_usd(t.cost_nanos)} for t in self.by_tool
+                t.tool: {"tokens": t.tokens, "cost_usd": format_usd(t.cost_nanos)}
+                for t in self.by_tool
             },
             "baseline": {
                 "weeks": len(self.baseline_tokens),
@@ -132,7 +137,12 @@ def build_facts(
         week=week,
         usage=usage,
         by_tool=tuple(sorted(by_tool, key=lambda t: (-t.tokens, -t.cost_nanos, t.tool))),
-        by_kind=tuple(sorted((k for k in by_kind if k.created or k.viewed_by_others or k.used), key=lambda k: k.kind)),
+        by_kind=tuple(
+            sorted(
+                (k for k in by_kind if k.created or k.viewed_by_others or k.used),
+                key=lambda k: k.kind,
+            )
+        ),
         viewers=viewers,
         baseline_tokens=tuple(baseline_tokens),
         nudges=tuple(nudges or ()),

@@ -56,9 +56,9 @@ def _usage_sentence(facts: Facts) -> str | None:
 
 
 def _praise(facts: Facts) -> str | None:
-    """Praise where the work was read: most of it opened by others, or many readers."""
+    """Praise where the work was read: most of it opened by others."""
     created, viewed = facts.artifacts_created, facts.artifacts_viewed_by_others
-    if facts.viewers == 0 or (viewed * 2 < created and facts.viewers < 5):
+    if facts.viewers == 0 or viewed * 2 < created:
         return None
     people = "colleague" if facts.viewers == 1 else "colleagues"
     return f"Your work was opened by {facts.viewers} {people}; that is where your tokens paid off."

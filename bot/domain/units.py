@@ -156,7 +156,9 @@ def parse_instant(value: Any, field: str = "timestamp") -> datetime:
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise UnitError(f"{field} must be finite")
-        return _from_epoch(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), field)
+        return _from_epoch(
+            Decimal(repr(value)) if isinstance(value, float) else Decimal(value), field
+        )
     raise UnitError(f"{field} must be a timestamp, not {type(value).__name__}")
 
 
@@ -184,7 +186,7 @@ def display_count(value: int) -> str:
     for threshold, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
         if value >= threshold:
             scaled = Decimal(value) / threshold
-            if scaled >= 100 or suffix == "K" and scaled >= 10:
+            if scaled >= 100 or (suffix == "K" and scaled >= 10):
                 return f"{scaled.quantize(Decimal('1'), rounding=ROUND_HALF_EVEN)}{suffix}"
             text = f"{scaled.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}"
             return f"{text.removesuffix('.0')}{suffix}"

@@ -33,7 +33,11 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if not current:
         return JSONResponse(
-            {"status": "unavailable", "database": "ok", "migrations": "pending: run ai-roi db upgrade"},
+            {
+                "status": "unavailable",
+                "database": "ok",
+                "migrations": "pending: run ai-roi db upgrade",
+            },
             status_code=503,
         )
     return JSONResponse({"status": "ready", "database": "ok", "migrations": "current"})

@@ -9,7 +9,12 @@ from typing import Any
 from bot.errors import PayloadError, UnsupportedMediaError
 
 JSON_TYPES = ("application/json",)
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+NDJSON_TYPES = (
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ def decode_json(body: bytes) -> Any:
     try:
         return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise PayloadError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except ValueError as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from None
 
@@ -69,7 +76,9 @@ def decode_ndjson(body: bytes) -> list[Line]:
         if not raw.strip():
             continue
         try:
-            lines.append(Line(value=json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)))
+            lines.append(
+                Line(value=json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant))
+            )
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             lines.append(Line(error=f"line {number} is not valid JSON: {reason}"))

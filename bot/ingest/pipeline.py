@@ -64,7 +64,12 @@ def store_parsed(
 
 
 def ingest_body(
-    engine: Engine, source: str, body: bytes, content_type: str | None, *, now: datetime | None = None
+    engine: Engine,
+    source: str,
+    body: bytes,
+    content_type: str | None,
+    *,
+    now: datetime | None = None,
 ) -> IngestOutcome:
     """One request body through the whole pipeline, committed in one transaction."""
     parsed = parse_body(source, body, content_type)

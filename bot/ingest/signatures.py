@@ -100,4 +100,6 @@ def authenticate(
             raise AuthError("signed webhooks are not accepted here: WEBHOOK_SECRETS is not set")
         verify_signature(secrets, headers, body, now)
         return
-    raise AuthError("missing credentials: send Standard Webhooks headers or 'Authorization: Bearer <token>'")
+    raise AuthError(
+        "missing credentials: send Standard Webhooks headers or 'Authorization: Bearer <token>'"
+    )

@@ -35,7 +35,9 @@ def usage_totals(session: Session, person_id: int, start: datetime, end: datetim
     return UsageTotals(*(int(value) for value in row))
 
 
-def usage_by_tool(session: Session, person_id: int, start: datetime, end: datetime) -> list[ToolUsage]:
+def usage_by_tool(
+    session: Session, person_id: int, start: datetime, end: datetime
+) -> list[ToolUsage]:
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
     rows = session.exec(
         select(
@@ -74,7 +76,9 @@ def weekly_tokens(
     return totals
 
 
-def artifacts_by_kind(session: Session, person_id: int, start: datetime, end: datetime) -> list[KindCounts]:
+def artifacts_by_kind(
+    session: Session, person_id: int, start: datetime, end: datetime
+) -> list[KindCounts]:
     """Artifacts this person created in the range, by kind: how many were viewed by someone
     else and how many were used, before ``end``. A view by the creator is not a view by others."""
     created = aliased(Event)
@@ -139,9 +143,15 @@ def distinct_viewers(session: Session, person_id: int, start: datetime, end: dat
 def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement[bool]:
     """The viewer is not the creator: another person, or an unmapped identity unlike the creator's."""
     return sa.or_(
-        sa.and_(viewer.person_id.is_not(None), creator.person_id.is_not(None), viewer.person_id != creator.person_id),  # type: ignore[union-attr]
+        sa.and_(
+            viewer.person_id.is_not(None),
+            creator.person_id.is_not(None),
+            viewer.person_id != creator.person_id,
+        ),  # type: ignore[union-attr]
         sa.and_(
             sa.or_(viewer.person_id.is_(None), creator.person_id.is_(None)),  # type: ignore[union-attr]
-            sa.or_(viewer.actor_kind != creator.actor_kind, viewer.actor_value != creator.actor_value),
+            sa.or_(
+                viewer.actor_kind != creator.actor_kind, viewer.actor_value != creator.actor_value
+            ),
         ),
     )

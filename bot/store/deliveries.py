@@ -20,7 +20,9 @@ def get_delivery(session: Session, person_id: int, week: str) -> Delivery | None
     ).first()
 
 
-def claim(session: Session, person_id: int, week: str, channel: str, now: datetime) -> Delivery | None:
+def claim(
+    session: Session, person_id: int, week: str, channel: str, now: datetime
+) -> Delivery | None:
     """Claim the (person, week) delivery: a new pending row, or a pending one whose lease ran out
     (its sender died). ``None`` when someone else holds it or it is already final."""
     inserted = session.execute(
@@ -65,7 +67,12 @@ def finish(
 ) -> None:
     """Move a claimed delivery to ``sent``, ``skipped`` or ``failed``."""
     assert status in FINAL
-    values: dict[str, object] = {"status": status, "reason": reason, "lease_until": None, "updated_at": now}
+    values: dict[str, object] = {
+        "status": status,
+        "reason": reason,
+        "lease_until": None,
+        "updated_at": now,
+    }
     if status == "sent":
         values["sent_at"] = now
     values.update(fields)

@@ -50,9 +50,13 @@ def apply_directory(session: Session, rows: list[DirectoryRow]) -> DirectoryResu
             result.people_updated += 1
         assert person.id is not None
         for team_name in row.teams:
-            _set_membership(session, get_or_create_team(session, team_name, result), person.id, member=True)
+            _set_membership(
+                session, get_or_create_team(session, team_name, result), person.id, member=True
+            )
         for team_name in row.lead_of:
-            _set_membership(session, get_or_create_team(session, team_name, result), person.id, lead=True)
+            _set_membership(
+                session, get_or_create_team(session, team_name, result), person.id, lead=True
+            )
         for kind, value in row.identities.items():
             problem = _add_identity(session, person, kind, value, result)
             if problem:
@@ -66,7 +70,9 @@ def _set_membership(
     assert team.id is not None
     membership = session.get(Membership, (team.id, person_id))
     if membership is None:
-        session.add(Membership(team_id=team.id, person_id=person_id, is_member=member, is_lead=lead))
+        session.add(
+            Membership(team_id=team.id, person_id=person_id, is_member=member, is_lead=lead)
+        )
         session.flush()
         return
     membership.is_member = membership.is_member or member
@@ -87,7 +93,9 @@ def _add_identity(
             result.identities_added += 1
         result.events_attributed += attribute_events(session, "slack", value, person.id)
         return None
-    existing = session.exec(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
+    existing = session.exec(
+        select(Identity).where(Identity.kind == kind, Identity.value == value)
+    ).first()
     if existing is not None and existing.person_id != person.id:
         owner = session.get(Person, existing.person_id)
         return f"{kind} id {value} already belongs to {owner.email if owner else 'someone else'}; kept there"

@@ -69,7 +69,9 @@ def store_events(
     restated = [
         row
         for row in rows
-        if row["key"] in existing and unique[row["key"]].replace and _changed(existing[row["key"]], row)
+        if row["key"] in existing
+        and unique[row["key"]].replace
+        and _changed(existing[row["key"]], row)
     ]
     insert = upsert_for(session)
     if fresh:
@@ -152,8 +154,14 @@ def _upsert_artifacts(
     if not refs:
         return {}
     insert = upsert_for(session)
-    described_rows = [{k: v for k, v in r.items() if k != "_described"} for r in refs.values() if r["_described"]]
-    bare_rows = [{k: v for k, v in r.items() if k != "_described"} for r in refs.values() if not r["_described"]]
+    described_rows = [
+        {k: v for k, v in r.items() if k != "_described"} for r in refs.values() if r["_described"]
+    ]
+    bare_rows = [
+        {k: v for k, v in r.items() if k != "_described"}
+        for r in refs.values()
+        if not r["_described"]
+    ]
     if described_rows:
         stmt = insert(Artifact)
         session.execute(
@@ -170,7 +178,8 @@ def _upsert_artifacts(
         )
     if bare_rows:
         session.execute(
-            insert(Artifact).on_conflict_do_nothing(index_elements=["source", "external_id"]), bare_rows
+            insert(Artifact).on_conflict_do_nothing(index_elements=["source", "external_id"]),
+            bare_rows,
         )
     ids: dict[str, int] = {}
     external_ids = list(refs)

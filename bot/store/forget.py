@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.store.models import AuditEntry, Delivery, Event, Identity, Membership, Person
+from bot.store.models import AuditEntry, Delivery, Event, Identity, Membership
 from bot.store.people import person_by_email
 
 
@@ -20,7 +20,10 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
     keys = [("email", person.email)]
     if person.slack_user_id:
         keys.append(("slack", person.slack_user_id))
-    keys += [(i.kind, i.value) for i in session.exec(select(Identity).where(Identity.person_id == person.id))]
+    keys += [
+        (i.kind, i.value)
+        for i in session.exec(select(Identity).where(Identity.person_id == person.id))
+    ]
     erased = {
         "events": _delete(
             session,
@@ -31,14 +34,25 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
                 )
             ),
         ),
-        "deliveries": _delete(session, sa.delete(Delivery).where(col(Delivery.person_id) == person.id)),
-        "identities": _delete(session, sa.delete(Identity).where(col(Identity.person_id) == person.id)),
-        "memberships": _delete(session, sa.delete(Membership).where(col(Membership.person_id) == person.id)),
+        "deliveries": _delete(
+            session, sa.delete(Delivery).where(col(Delivery.person_id) == person.id)
+        ),
+        "identities": _delete(
+            session, sa.delete(Identity).where(col(Identity.person_id) == person.id)
+        ),
+        "memberships": _delete(
+            session, sa.delete(Membership).where(col(Membership.person_id) == person.id)
+        ),
     }
     session.delete(person)
     session.add(
-        AuditEntry(at=now, actor=actor, action="person.forget", target=f"person:{person.id}",
-                   details=json.dumps(erased, sort_keys=True))
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="person.forget",
+            target=f"person:{person.id}",
+            details=json.dumps(erased, sort_keys=True),
+        )
     )
     return erased
 

@@ -24,7 +24,9 @@ def resolve_actors(session: Session, actors: Iterable[Actor]) -> dict[tuple[str,
 
     emails = {value for kind, value in wanted if kind == "email"}
     if emails:
-        known = dict(session.exec(select(Person.email, Person.id).where(col(Person.email).in_(emails))).all())
+        known = dict(
+            session.exec(select(Person.email, Person.id).where(col(Person.email).in_(emails))).all()
+        )
         for email in sorted(emails - known.keys()):
             known[email] = _create_person(session, email)
         for email, person_id in known.items():
@@ -51,7 +53,11 @@ def resolve_actors(session: Session, actors: Iterable[Actor]) -> dict[tuple[str,
 
 
 def _create_person(session: Session, email: str) -> int:
-    session.execute(upsert_for(session)(Person).values(email=email).on_conflict_do_nothing(index_elements=["email"]))
+    session.execute(
+        upsert_for(session)(Person)
+        .values(email=email)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
     person_id = session.exec(select(Person.id).where(Person.email == email)).one()
     assert person_id is not None
     return person_id
@@ -71,7 +77,9 @@ def attribute_events(session: Session, kind: str, value: str, person_id: int) ->
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def unattributed_identities(session: Session, source: str | None = None) -> list[tuple[str, str, int]]:
+def unattributed_identities(
+    session: Session, source: str | None = None
+) -> list[tuple[str, str, int]]:
     """(kind, value, events) for identities that no person is mapped to yet."""
     query = (
         select(Event.actor_kind, Event.actor_value, sa.func.count())

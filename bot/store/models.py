@@ -74,7 +74,9 @@ class Identity(SQLModel, table=True):
     kind: str = Field(max_length=32)
     value: str = Field(max_length=320)
     person_id: int = Field(
-        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=sa.Column(
+            sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     origin: str = Field(default="directory", max_length=32)
     created_at: datetime = _ts(default=utcnow)
@@ -116,7 +118,9 @@ class Artifact(SQLModel, table=True):
     """
 
     __tablename__ = "artifacts"
-    __table_args__ = (sa.UniqueConstraint("source", "external_id", name="uq_artifacts_source_external"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id", name="uq_artifacts_source_external"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)

@@ -13,7 +13,13 @@ from bot.domain.events import (
     ParseResult,
     Rejection,
 )
-from bot.domain.units import UnitError, parse_rfc3339, to_count, usd_to_nanos, MAX_REQUESTS_PER_RECORD
+from bot.domain.units import (
+    MAX_REQUESTS_PER_RECORD,
+    UnitError,
+    parse_rfc3339,
+    to_count,
+    usd_to_nanos,
+)
 from bot.errors import EventError, PayloadError
 from bot.ingest.decoding import decode_json, decode_ndjson, is_ndjson
 
@@ -87,7 +93,9 @@ def parse_event(item: Any) -> NormalizedEvent:
         cached_tokens = to_count(usage.get("cached_tokens", 0), "usage.cached_tokens")
         output_tokens = to_count(usage.get("output_tokens", 0), "usage.output_tokens")
         if cached_tokens > input_tokens:
-            raise EventError("usage.cached_tokens cannot exceed usage.input_tokens (input includes cached)")
+            raise EventError(
+                "usage.cached_tokens cannot exceed usage.input_tokens (input includes cached)"
+            )
         cost = usage.get("cost_usd")
         cost_nanos = 0 if cost is None else usd_to_nanos(cost, "usage.cost_usd")
         requests = to_count(usage.get("requests", 1), "usage.requests", MAX_REQUESTS_PER_RECORD)
@@ -107,13 +115,21 @@ def parse_event(item: Any) -> NormalizedEvent:
 
     artifact = parse_artifact(item.get("artifact"), with_kind=type_ is EventType.ARTIFACT_CREATED)
     return NormalizedEvent(
-        key=key, type=type_, occurred_at=occurred_at, actor=actor, tool=tool, model=model, artifact=artifact
+        key=key,
+        type=type_,
+        occurred_at=occurred_at,
+        actor=actor,
+        tool=tool,
+        model=model,
+        artifact=artifact,
     )
 
 
 def parse_actor(value: Any) -> Actor:
     if not isinstance(value, dict):
-        raise EventError('"actor" is required: an object with "email", "slack_user_id", or "external_id" and "source"')
+        raise EventError(
+            '"actor" is required: an object with "email", "slack_user_id", or "external_id" and "source"'
+        )
     email = value.get("email")
     if email is not None:
         if not isinstance(email, str) or "@" not in email.strip()[1:-1] or len(email) > 320:
@@ -126,12 +142,18 @@ def parse_actor(value: Any) -> Actor:
         return Actor("slack", slack_user_id.strip())
     external_id, source = value.get("external_id"), value.get("source")
     if external_id is not None or source is not None:
-        if not isinstance(external_id, str | int) or isinstance(external_id, bool) or not str(external_id).strip():
+        if (
+            not isinstance(external_id, str | int)
+            or isinstance(external_id, bool)
+            or not str(external_id).strip()
+        ):
             raise EventError("actor.external_id must be a non-empty string")
         if not isinstance(source, str) or not source.strip():
             raise EventError("actor.external_id needs actor.source (the system that id belongs to)")
         return Actor(source.strip().lower(), str(external_id).strip())
-    raise EventError('"actor" needs one of "email", "slack_user_id", or "external_id" with "source"')
+    raise EventError(
+        '"actor" needs one of "email", "slack_user_id", or "external_id" with "source"'
+    )
 
 
 def parse_artifact(value: Any, *, with_kind: bool) -> ArtifactRef:
@@ -165,7 +187,9 @@ def normalize_kind(value: Any) -> tuple[str, str | None]:
 
 def _event_id(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise EventError('"id" is required: a non-empty string, unique per sender (the idempotency key)')
+        raise EventError(
+            '"id" is required: a non-empty string, unique per sender (the idempotency key)'
+        )
     if len(value) > MAX_ID_LENGTH:
         raise EventError(f'"id" is longer than {MAX_ID_LENGTH} characters')
     return value.strip()

@@ -22,7 +22,12 @@ from bot.slack.blocks.limits import (
 MAX_TOOLS_SHOWN = 5
 MAX_NUDGES_SHOWN = 5
 PRIVACY_NOTE = "Only you can see this. Nobody else gets your numbers unless you share them."
-LEVEL_ICONS = {"warning": ":warning:", "info": ":information_source:", "praise": ":tada:", "recovery": ":seedling:"}
+LEVEL_ICONS = {
+    "warning": ":warning:",
+    "info": ":information_source:",
+    "praise": ":tada:",
+    "recovery": ":seedling:",
+}
 
 
 def trend_text(facts: Facts) -> str:
@@ -63,7 +68,9 @@ def kind_lines(facts: Facts) -> str:
 
 def tool_line(facts: Facts) -> str:
     shown = facts.by_tool[:MAX_TOOLS_SHOWN]
-    parts = [f"{escape(t.tool)} {display_count(t.tokens)} ({display_usd(t.cost_nanos)})" for t in shown]
+    parts = [
+        f"{escape(t.tool)} {display_count(t.tokens)} ({display_usd(t.cost_nanos)})" for t in shown
+    ]
     rest = facts.by_tool[MAX_TOOLS_SHOWN:]
     if rest:
         parts.append(f"{len(rest)} more tools {display_count(sum(t.tokens for t in rest))}")
@@ -111,10 +118,16 @@ def digest_buttons(week: str) -> dict[str, Any]:
     }
 
 
-def digest_message(facts: Facts, reflection: str, *, week_label: str) -> tuple[list[dict[str, Any]], str]:
+def digest_message(
+    facts: Facts, reflection: str, *, week_label: str
+) -> tuple[list[dict[str, Any]], str]:
     """The DM for one person-week, always within Slack's limits, with a plain-text fallback."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "block_id": "digest_header", "text": plain(f"Your AI week, {week_label}", HEADER_TEXT)},
+        {
+            "type": "header",
+            "block_id": "digest_header",
+            "text": plain(f"Your AI week, {week_label}", HEADER_TEXT),
+        },
         {"type": "section", "block_id": "digest_reflection", "text": mrkdwn(escape(reflection))},
         {"type": "section", "block_id": "digest_facts", "fields": fact_fields(facts)},
     ]
@@ -122,11 +135,17 @@ def digest_message(facts: Facts, reflection: str, *, week_label: str) -> tuple[l
     if kinds:
         blocks.append({"type": "section", "block_id": "digest_kinds", "text": mrkdwn(kinds)})
     if facts.by_tool:
-        blocks.append({"type": "context", "block_id": "digest_tools", "elements": [mrkdwn(tool_line(facts))]})
+        blocks.append(
+            {"type": "context", "block_id": "digest_tools", "elements": [mrkdwn(tool_line(facts))]}
+        )
     nudges = nudge_lines(facts)
     if nudges:
-        blocks.append({"type": "section", "block_id": "digest_nudges", "text": mrkdwn("\n".join(nudges))})
-    blocks.append({"type": "context", "block_id": "digest_privacy", "elements": [mrkdwn(PRIVACY_NOTE)]})
+        blocks.append(
+            {"type": "section", "block_id": "digest_nudges", "text": mrkdwn("\n".join(nudges))}
+        )
+    blocks.append(
+        {"type": "context", "block_id": "digest_privacy", "elements": [mrkdwn(PRIVACY_NOTE)]}
+    )
     blocks.append(digest_buttons(facts.week))
     assert len(blocks) <= MESSAGE_BLOCKS
     return blocks, clip(digest_text(facts, reflection, week_label=week_label), FALLBACK_TEXT)

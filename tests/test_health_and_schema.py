@@ -1,0 +1,46 @@
+"""Liveness, readiness, and migrations that match the models on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import bot.store.models  # noqa: F401
+from bot.context import AppContext
+from bot.store.db import create_engine, upgrade
+from tests.conftest import LiveServer, make_settings, serve_app
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_healthz_and_readyz(live: LiveServer) -> None:
+    assert live.client.get("/healthz").json() == {"status": "ok"}
+    ready = live.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["migrations"] == "current"
+
+
+def test_readyz_reports_pending_migrations_and_unreachable_database(
+    tmp_path, context: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    empty = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    unmigrated = AppContext(
+        make_settings(f"sqlite:///{tmp_path / 'empty.db'}"), empty, context.clock
+    )
+    with serve_app(unmigrated) as live:
+        response = live.client.get("/readyz")
+        assert response.status_code == 503 and "ai-roi db upgrade" in response.json()["migrations"]
+        upgrade(empty)
+        assert live.client.get("/readyz").status_code == 200
+    empty.dispose()
+    gone = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    with serve_app(AppContext(context.settings, gone, context.clock)) as live:
+        response = live.client.get("/readyz")
+    gone.dispose()
+    assert response.status_code == 503 and response.json()["database"] == "unreachable"
