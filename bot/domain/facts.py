@@ -53,6 +53,8 @@ class Facts:
     viewers: int
     baseline_tokens: tuple[int, ...]
     nudges: tuple[dict[str, Any], ...] = field(default=())
+    by_model: tuple[ToolUsage, ...] = field(default=())
+    unopened_recent: int = 0  # artifacts of the last 4 weeks nobody else has opened by week end
 
     @property
     def artifacts_created(self) -> int:
@@ -69,6 +71,12 @@ class Facts:
     @property
     def tokens_median(self) -> int:
         return baseline_median(self.baseline_tokens)
+
+    @property
+    def cost_per_opened_nanos(self) -> int | None:
+        """Cost divided by the artifacts someone else opened; ``None`` when none was."""
+        opened = self.artifacts_viewed_by_others
+        return self.usage.cost_nanos // opened if opened else None
 
     @property
     def is_empty(self) -> bool:
@@ -91,6 +99,7 @@ class Facts:
                 "viewed_by_others": self.artifacts_viewed_by_others,
                 "used": self.artifacts_used,
                 "viewers": self.viewers,
+                "unopened_last_4_weeks": self.unopened_recent,
                 "by_kind": {
                     k.kind: {
                         "created": k.created,
@@ -104,13 +113,36 @@ class Facts:
                 t.tool: {"tokens": t.tokens, "cost_usd": format_usd(t.cost_nanos)}
                 for t in self.by_tool
             },
+            "by_model": {
+                m.tool: {"tokens": m.tokens, "cost_usd": format_usd(m.cost_nanos)}
+                for m in self.by_model
+            },
+            "cost_per_opened_artifact_usd": (
+                None
+                if self.cost_per_opened_nanos is None
+                else format_usd(self.cost_per_opened_nanos)
+            ),
             "baseline": {
                 "weeks": len(self.baseline_tokens),
                 "tokens_median": self.tokens_median,
                 "tokens_by_week": list(self.baseline_tokens),
+                "sparkline": sparkline([*self.baseline_tokens, self.usage.tokens]),
             },
             "nudges": [dict(n) for n in self.nudges],
         }
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """A small text chart of ``values``, oldest first: ``▂▃▁▅█``."""
+    if not values:
+        return ""
+    top = max(values)
+    if top == 0:
+        return SPARK[0] * len(values)
+    return "".join(SPARK[min(len(SPARK) - 1, value * (len(SPARK) - 1) // top)] for value in values)
 
 
 def baseline_median(weekly_tokens: tuple[int, ...] | list[int]) -> int:
@@ -130,6 +162,8 @@ def build_facts(
     viewers: int,
     baseline_tokens: list[int],
     nudges: list[dict[str, Any]] | None = None,
+    by_model: list[ToolUsage] | None = None,
+    unopened_recent: int = 0,
 ) -> Facts:
     """Assemble facts with a stable order: tools by tokens then name, kinds by name."""
     return Facts(
@@ -146,4 +180,6 @@ def build_facts(
         viewers=viewers,
         baseline_tokens=tuple(baseline_tokens),
         nudges=tuple(nudges or ()),
+        by_model=tuple(sorted(by_model or (), key=lambda t: (-t.tokens, -t.cost_nanos, t.tool))),
+        unopened_recent=unopened_recent,
     )

@@ -51,6 +51,48 @@ def usage_by_tool(
     return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
 
 
+def usage_by_model(
+    session: Session, person_id: int, start: datetime, end: datetime
+) -> list[ToolUsage]:
+    model = sa.func.coalesce(col(Event.model), "unknown")
+    rows = session.exec(
+        select(
+            model,
+            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
+            sa.func.sum(Event.cost_nanos),
+        )
+        .where(Event.person_id == person_id, Event.type == USAGE, _in_range(start, end))
+        .group_by(model)
+    ).all()
+    return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
+
+
+def unopened_artifacts(session: Session, person_id: int, start: datetime, end: datetime) -> int:
+    """Artifacts this person created in [start, end) that nobody else had opened by ``end``."""
+    created = aliased(Event)
+    viewed = aliased(Event)
+    opened = (
+        sa.exists()
+        .where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        )
+        .correlate(created)
+    )
+    count = session.exec(
+        select(sa.func.count(sa.distinct(created.artifact_id))).where(
+            created.person_id == person_id,
+            created.type == CREATED,
+            created.occurred_at >= start,
+            created.occurred_at < end,
+            ~opened,
+        )
+    ).one()
+    return int(count or 0)
+
+
 def weekly_tokens(
     session: Session, person_id: int, ranges: list[tuple[datetime, datetime]]
 ) -> list[int]:
