@@ -36,6 +36,25 @@ def serve(*, host: str, port: int | None) -> int:
     context = build_context(settings, migrate=True)
     app = build_app(context)
     chosen_port = port or settings.port or DEFAULT_PORT
+    socket_mode = start_socket_mode(context)
     log.info("ai-roi listening on http://%s:%s", host, chosen_port)
-    uvicorn.run(app, host=host, port=chosen_port, log_level=settings.log_level.lower())
+    try:
+        uvicorn.run(app, host=host, port=chosen_port, log_level=settings.log_level.lower())
+    finally:
+        if socket_mode is not None:
+            socket_mode.close()
     return 0
+
+
+def start_socket_mode(context: AppContext):  # type: ignore[no-untyped-def]
+    """With SLACK_APP_TOKEN, Slack traffic arrives over Socket Mode (no public URL needed)."""
+    if not (context.settings.slack_app_token and context.settings.slack_bot_token):
+        return None
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import build_bolt_app
+
+    handler = SocketModeHandler(build_bolt_app(context), context.settings.slack_app_token)
+    handler.connect()
+    log.info("Slack Socket Mode connected")
+    return handler

@@ -17,7 +17,7 @@ from bot.errors import (
     UnknownSourceError,
     UnsupportedMediaError,
 )
-from bot.http import health, webhooks
+from bot.http import health, slack_events, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,11 @@ def build_http_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    app.include_router(slack_events.router)
+    if context.settings.slack_bot_token and context.settings.slack_signing_secret:
+        from bot.slack.app import build_bolt_app
+
+        app.state.bolt = build_bolt_app(context)
 
     @app.exception_handler(AiRoiError)
     async def _known_error(_request: Request, error: AiRoiError) -> JSONResponse:

@@ -196,6 +196,8 @@ class Delivery(SQLModel, table=True):
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
     attempts: int = Field(default=0)
+    feedback: str | None = Field(default=None, max_length=16)
+    shared_with_lead_at: datetime | None = _ts(nullable=True)
     lease_until: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(default=utcnow)
     updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,37 @@
+"""The Bolt app: built once by the wiring, served at ``/slack/events`` or over Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.slack.listeners import register
+
+log = logging.getLogger(__name__)
+SLACK_TIMEOUT_SECONDS = 10
+
+
+def web_client(context: AppContext) -> WebClient:
+    settings = context.settings
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_SECONDS,
+    )
+
+
+def build_bolt_app(context: AppContext) -> App:
+    settings = context.settings
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or "",
+        client=web_client(context),
+        token_verification_enabled=False,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    register(app, context)
+    return app

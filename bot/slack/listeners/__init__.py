@@ -1,0 +1,16 @@
+"""Slack listeners, one module per surface. Each ``register(app, context)`` binds ids to plain
+handler functions; handlers gather inputs, call the core, and send."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.context import AppContext
+from bot.slack.listeners import actions, commands, events, views
+
+
+def register(app: App, context: AppContext) -> None:
+    events.register(app, context)
+    commands.register(app, context)
+    actions.register(app, context)
+    views.register(app, context)
