@@ -37,10 +37,14 @@ def serve(*, host: str, port: int | None) -> int:
     app = build_app(context)
     chosen_port = port or settings.port or DEFAULT_PORT
     socket_mode = start_socket_mode(context)
+    from jobs.scheduler import start_scheduler, stop_scheduler
+
+    scheduler = start_scheduler(context)  # the hourly digest tick, and one right now
     log.info("ai-roi listening on http://%s:%s", host, chosen_port)
     try:
         uvicorn.run(app, host=host, port=chosen_port, log_level=settings.log_level.lower())
     finally:
+        stop_scheduler(scheduler, wait=False)
         if socket_mode is not None:
             socket_mode.close()
     return 0

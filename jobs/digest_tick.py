@@ -1,0 +1,170 @@
+"""The hourly digest tick: find who is due, then run their digests.
+
+Due-ness comes from ``bot.domain.schedule`` (each person's local send time) and from the delivery
+table: a person-week with a final delivery row (sent, skipped, failed) is never picked again, a
+pending one whose sender died is taken over by ``run_digest``'s claim. The scheduler's own job
+store records nothing that matters, so a tick after downtime, a restart or a second replica
+catches up without sending anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.context import AppContext
+from bot.digest.deliverers import Deliverer
+from bot.digest.run import DigestOutcome, run_digest
+from bot.digest.service import deliverer_for
+from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, due_week, personal_schedule
+from bot.domain.weeks import Week
+from bot.store import deliveries
+from bot.store.models import Delivery, Person, WorkspaceSetting
+from bot.store.people import all_people
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_SETTING = "digest_schedule"  # workspace default send slot, {"weekday": 0, "minute": 540}
+LEADER_LOCK_KEY = 0x41_49_52_4F_49  # "AIROI": one tick at a time across replicas (PostgreSQL)
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    due: dict[str, int] = field(default_factory=dict)  # week → people due and not yet final
+    outcomes: list[DigestOutcome] = field(default_factory=list)
+    leader: bool = True
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def workspace_schedule(session: Session) -> Schedule:
+    """The workspace's default send slot: the admin's choice when stored, else Monday 09:00."""
+    row = session.get(WorkspaceSetting, SCHEDULE_SETTING)
+    if row is None:
+        return DEFAULT_SCHEDULE
+    try:
+        return Schedule.from_json(json.loads(row.value))
+    except (ValueError, TypeError, AttributeError):
+        log.warning("workspace setting %r is invalid; using Monday 09:00", SCHEDULE_SETTING)
+        return DEFAULT_SCHEDULE
+
+
+def person_zone(person: Person, org_tz: tzinfo) -> tzinfo:
+    """The person's Slack time zone, or the organisation's when unknown or unreadable."""
+    if not person.tz:
+        return org_tz
+    try:
+        return ZoneInfo(person.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return org_tz
+
+
+def due_people(
+    people: list[Person], now: datetime, org_tz: tzinfo, default: Schedule
+) -> dict[Week, list[Person]]:
+    """People whose send time has passed, grouped by the week they are due for."""
+    due: dict[Week, list[Person]] = {}
+    for person in people:
+        try:
+            slot = personal_schedule(person.digest_weekday, person.digest_minute, default)
+        except ValueError:
+            slot = default
+        week = due_week(now, person_zone(person, org_tz), slot.weekday, slot.minute, org_tz=org_tz)
+        if week is not None:
+            due.setdefault(week, []).append(person)
+    return due
+
+
+def settled_person_ids(session: Session, week: Week) -> set[int]:
+    """People whose delivery for ``week`` is final: nothing left to do for them."""
+    rows = session.exec(
+        select(Delivery.person_id).where(
+            Delivery.week == str(week), col(Delivery.status).in_(deliveries.FINAL)
+        )
+    )
+    return set(rows.all())
+
+
+def digest_tick(
+    context: AppContext,
+    *,
+    deliverer: Deliverer | None = None,
+    out: TextIO | None = None,
+    stopping: threading.Event | None = None,
+) -> TickReport:
+    """One tick: deliver every digest that is due now and not yet delivered."""
+    now = context.clock()
+    org_tz = context.settings.timezone
+    report = TickReport(now=now)
+    with leadership(context.engine) as leader:
+        report.leader = leader
+        if not leader:
+            log.info("digest tick skipped: another replica is running one")
+            return report
+        with Session(context.engine) as session:
+            default = workspace_schedule(session)
+            due = due_people(all_people(session), now, org_tz, default)
+            pending: dict[Week, list[Person]] = {}
+            for week, group in sorted(due.items()):
+                settled = settled_person_ids(session, week)
+                if left := [person for person in group if person.id not in settled]:
+                    pending[week] = left
+        report.due = {str(week): len(group) for week, group in pending.items()}
+        if not pending:
+            return report
+        deliverer = deliverer or deliverer_for(context, out or sys.stdout)
+        for week, group in pending.items():
+            for person in group:
+                if stopping is not None and stopping.is_set():
+                    log.info("digest tick stopped early; the next tick goes on")
+                    return report
+                report.outcomes += run_digest(
+                    context.engine, [person], week=week, tz=org_tz, deliverer=deliverer, now=now
+                )
+    log.info(
+        "digest tick: %s due, %d sent, %d skipped, %d failed",
+        report.due,
+        report.count("sent"),
+        report.count("skipped"),
+        report.count("failed"),
+    )
+    return report
+
+
+@contextmanager
+def leadership(engine: Engine) -> Iterator[bool]:
+    """True when this process may run the tick: always on SQLite (one process); on PostgreSQL
+    only while holding a session advisory lock, so that one replica ticks at a time.
+    Delivery claims keep sends exactly-once even without it; the lock saves duplicate work."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        acquired = bool(
+            connection.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+            ).scalar()
+        )
+        connection.commit()
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(
+                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY}
+                )
+                connection.commit()

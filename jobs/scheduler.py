@@ -1,0 +1,100 @@
+"""The one scheduler inside ``ai-roi serve``: APScheduler 3.x, configured on purpose.
+
+UTC, an in-memory job store (it is not the source of truth: the delivery table is), one hourly
+job with an explicit id, ``coalesce`` so missed runs collapse into one, ``max_instances=1`` so
+ticks never overlap, a misfire grace measured in minutes, and a first tick right at start-up so
+digests that fell due while the process was down go out now.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.context import AppContext
+from jobs.digest_tick import TickReport, digest_tick
+
+log = logging.getLogger(__name__)
+
+DIGEST_TICK_ID = "digest_tick"
+MISFIRE_GRACE_SECONDS = 30 * 60
+
+
+def build_scheduler() -> BackgroundScheduler:
+    return BackgroundScheduler(
+        timezone=UTC,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+
+
+def add_digest_tick(
+    scheduler: BackgroundScheduler,
+    tick: Callable[[], object],
+    *,
+    first_run: datetime | None = None,
+) -> None:
+    """The hourly tick (at minute 0, UTC), first run at ``first_run`` (default: right away)."""
+    scheduler.add_job(
+        tick,
+        CronTrigger(minute=0, timezone=UTC),
+        id=DIGEST_TICK_ID,
+        name="weekly digests that are due",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        next_run_time=first_run or datetime.now(UTC),
+    )
+
+
+def run_tick_safely(context: AppContext, stopping: threading.Event) -> TickReport | None:
+    """A tick that logs its failure with the traceback and lets the next tick try again."""
+    try:
+        return digest_tick(context, stopping=stopping)
+    except Exception:
+        log.exception("digest tick failed; the next tick retries")
+        return None
+
+
+class DigestScheduler:
+    """The running scheduler and the flag that tells an in-flight tick to stop between people."""
+
+    def __init__(self, scheduler: BackgroundScheduler, stopping: threading.Event) -> None:
+        self.scheduler = scheduler
+        self.stopping = stopping
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+
+def start_scheduler(
+    context: AppContext,
+    *,
+    tick: Callable[[threading.Event], object] | None = None,
+) -> DigestScheduler:
+    """Build, schedule and start the digest tick in a background thread (first run now).
+
+    ``tick`` replaces the default tick (tests); it receives the stop flag."""
+    stopping = threading.Event()
+    scheduler = build_scheduler()
+    run = tick or (lambda flag: run_tick_safely(context, flag))
+    add_digest_tick(scheduler, lambda: run(stopping))
+    scheduler.start()
+    log.info("scheduler started: digest tick now and at every full hour (UTC)")
+    return DigestScheduler(scheduler, stopping)
+
+
+def stop_scheduler(running: DigestScheduler, *, wait: bool = True) -> None:
+    """Stop ticking; an in-flight tick finishes the person it is sending to, then stops."""
+    running.shutdown(wait=wait)
