@@ -26,8 +26,9 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import Deliverer
-from bot.digest.run import DigestOutcome, run_digest
+from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
 from bot.digest.service import deliverer_for
+from bot.digest.summarizer import Summarizer
 from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, due_week, personal_schedule
 from bot.domain.weeks import Week
 from bot.store import deliveries
@@ -127,14 +128,22 @@ def digest_tick(
         if not pending:
             return report
         deliverer = deliverer or deliverer_for(context, out or sys.stdout)
-        for week, group in pending.items():
-            for person in group:
-                if stopping is not None and stopping.is_set():
-                    log.info("digest tick stopped early; the next tick goes on")
-                    return report
-                report.outcomes += run_digest(
-                    context.engine, [person], week=week, tz=org_tz, deliverer=deliverer, now=now
-                )
+        with Summarizer.from_settings(context.settings) as summarizer:
+            writer = summarizer_writer(summarizer)
+            for week, group in pending.items():
+                for person in group:
+                    if stopping is not None and stopping.is_set():
+                        log.info("digest tick stopped early; the next tick goes on")
+                        return report
+                    report.outcomes += run_digest(
+                        context.engine,
+                        [person],
+                        week=week,
+                        tz=org_tz,
+                        deliverer=deliverer,
+                        now=now,
+                        writer=writer,
+                    )
     log.info(
         "digest tick: %s due, %d sent, %d skipped, %d failed",
         report.due,

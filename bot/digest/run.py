@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.digest.deliverers import Deliverer, DeliveryError, Recipient
+from bot.digest.summarizer import Reflection, Summarizer
 from bot.digest.weekly_facts import facts_for
 from bot.domain.facts import Facts
 from bot.domain.reflection import template_reflection
@@ -20,21 +21,23 @@ from bot.slack.blocks.digest import digest_message
 from bot.store import deliveries
 from bot.store.db import transaction
 from bot.store.models import Person
-from bot.store.people import display_name
+from bot.store.people import display_name, first_name
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Reflection:
-    text: str
-    writer: str = "template"
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reason: str | None = None
-
-
 Writer = Callable[[Facts, Person, str, str], Reflection]
+
+
+def summarizer_writer(summarizer: Summarizer) -> Writer:
+    """A writer that asks the LLM, falling back to the template (see ``Summarizer.write``)."""
+
+    def write(facts: Facts, person: Person, week_label: str, template_text: str) -> Reflection:
+        return summarizer.write(
+            facts, first_name=first_name(person), week_label=week_label, template_text=template_text
+        )
+
+    return write
 
 
 def template_writer(
@@ -90,6 +93,8 @@ def run_digest(
         try:
             outcomes.append(_one(engine, person, week, tz, deliverer, now, dry_run, writer))
         except Exception as exc:  # one person's failure must not stop everyone else's digest
+            if isinstance(exc, DeliveryError) and exc.stop_run:
+                raise
             log.exception("digest for person %s failed", person.id)
             outcomes.append(DigestOutcome(person.email, display_name(person), "failed", str(exc)))
     return outcomes
@@ -135,12 +140,15 @@ def _one(
     try:
         receipt = deliverer.send(_recipient(person), blocks, text)
     except DeliveryError as exc:
+        status = "skipped" if exc.skip else "failed"
         with transaction(engine) as session:
-            if exc.permanent:
-                deliveries.finish(session, claimed, status="failed", now=now, reason=str(exc))
+            if (exc.permanent or exc.skip) and not exc.stop_run:
+                deliveries.finish(session, claimed, status=status, now=now, reason=str(exc))
             else:  # leave it pending with an expired lease: the next run or tick retries it
                 deliveries.finish_retry_later(session, claimed, now=now, reason=str(exc))
-        return DigestOutcome(person.email, name, "failed", str(exc), text, facts)
+        if exc.stop_run:
+            raise
+        return DigestOutcome(person.email, name, status, str(exc), text, facts)
 
     with transaction(engine) as session:
         deliveries.finish(

@@ -8,7 +8,8 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer, Deliverer
-from bot.digest.run import DigestOutcome, run_digest
+from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
+from bot.digest.summarizer import Summarizer
 from bot.domain.weeks import Week
 from bot.errors import ConfigError
 from bot.store.models import Person
@@ -18,7 +19,11 @@ from bot.store.people import person_by_email
 def deliverer_for(context: AppContext, out: TextIO) -> Deliverer:
     if context.settings.delivery == "console":
         return ConsoleDeliverer(out)
-    raise ConfigError("DIGEST_DELIVERY: Slack delivery is not available in this build; use console")
+    if context.settings.delivery == "slack":
+        from bot.slack.dm import slack_deliverer
+
+        return slack_deliverer(context)
+    raise ConfigError(f"DIGEST_DELIVERY: unknown delivery {context.settings.delivery!r}")
 
 
 def digest_now(
@@ -30,12 +35,14 @@ def digest_now(
         else:
             people = list(session.exec(select(Person).order_by(col(Person.email))).all())
     deliverer = deliverer_for(context, out)
-    return run_digest(
-        context.engine,
-        people,
-        week=week,
-        tz=context.settings.timezone,
-        deliverer=deliverer,
-        now=context.clock(),
-        dry_run=dry_run,
-    )
+    with Summarizer.from_settings(context.settings) as summarizer:
+        return run_digest(
+            context.engine,
+            people,
+            week=week,
+            tz=context.settings.timezone,
+            deliverer=deliverer,
+            now=context.clock(),
+            dry_run=dry_run,
+            writer=summarizer_writer(summarizer),
+        )
