@@ -23,11 +23,20 @@ class Receipt:
 
 
 class DeliveryError(AiRoiError):
-    """A digest could not be delivered. ``permanent`` errors are not retried."""
+    """A digest could not be delivered. ``permanent`` errors are not retried.
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    ``skip``: there is nobody to deliver to (e.g. no Slack user for the email); recorded as
+    *skipped*, not *failed*. ``stop_run``: nobody else can be reached either (e.g. the bot token
+    was revoked); the claim is released for a later run and the run stops.
+    """
+
+    def __init__(
+        self, reason: str, *, permanent: bool, skip: bool = False, stop_run: bool = False
+    ) -> None:
         super().__init__(reason)
         self.permanent = permanent
+        self.skip = skip
+        self.stop_run = stop_run
 
 
 class Deliverer(Protocol):
