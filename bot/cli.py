@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("--json", action="store_true")
     facts.set_defaults(handler=cmd_facts)
 
+    team = commands.add_parser("team", help="a team's aggregates, under the same privacy rules")
+    team.add_argument("team", metavar="TEAM", help="team name, or 'org' for the organisation")
+    team.add_argument(
+        "--week", type=_week_arg, default=None, help="ISO week, default: last complete week"
+    )
+    team.add_argument("--weeks", type=int, default=1, help="how many weeks up to --week (1-12)")
+    team.add_argument("--json", action="store_true")
+    team.set_defaults(handler=cmd_team)
+
     ingest = commands.add_parser(
         "ingest", help="import events from files through the ingest pipeline"
     )
@@ -189,6 +198,26 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
         f"  baseline   median {baseline['tokens_median']:,} tokens over {baseline['weeks']} weeks"
     )
     return "\n".join(lines)
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from bot.domain.team_render import render_text, report_json
+    from bot.store.db import transaction
+    from bot.teams.report import Viewer, min_group_size, team_report
+
+    with _context() as context, transaction(context.engine) as session:
+        report = team_report(
+            session,
+            viewer=Viewer.cli(),
+            team_name=args.team,
+            week=_week(args, context),  # type: ignore[arg-type]
+            weeks=args.weeks,
+            tz=context.settings.timezone,
+            k=min_group_size(session),
+            now=context.clock(),
+        )
+    print(json.dumps(report_json(report), indent=2) if args.json else render_text(report))
+    return 0
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ jobs → a log line with traceback, then the next item).
     ├── ConfigError            a setting is missing or invalid (names the variable)
     ├── UsageError             a command was called wrongly (CLI exit code 2)
     ├── NotFoundError          a named person, team or week does not exist
+    ├── PermissionDeniedError  the caller may not see what they asked for (e.g. another team)
     ├── PayloadError           a request body cannot be used at all (HTTP 400)
     │   └── UnknownSourceError the source name is not one we accept (HTTP 404)
     ├── AuthError              a webhook request is not authenticated (HTTP 401)
@@ -34,6 +35,10 @@ class UsageError(AiRoiError):
 
 class NotFoundError(AiRoiError):
     """A named thing (person, team, week) does not exist."""
+
+
+class PermissionDeniedError(AiRoiError):
+    """The caller may not see what they asked for; the message says what they may see."""
 
 
 class PayloadError(AiRoiError):

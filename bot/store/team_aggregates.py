@@ -1,0 +1,225 @@
+"""SQL aggregation per team per week. Figures are summed in the database over a team's members;
+nothing here returns a per-person figure.
+
+Team membership is ``Membership.is_member``; a parent team includes the members of all its
+sub-teams (the closure over ``Team.parent_id``). The organisation is everyone with an attributed
+event. Who was active in a week (ids only) is returned for the privacy check and goes no further.
+Artifact semantics follow ``bot.store.aggregates``: artifacts created in the week by a member,
+viewed by someone other than the creator or used before the week ends.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.domain.facts import ToolUsage
+from bot.domain.team_render import TeamFigures
+from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _someone_else
+from bot.store.models import Event, Membership, Team
+
+Range = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class TeamNode:
+    id: int
+    name: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    """Who was active in one week (ids only) and who used which tool: for the privacy check."""
+
+    people: frozenset[int]
+    tool_users: dict[str, frozenset[int]]
+
+
+def all_teams(session: Session) -> list[TeamNode]:
+    rows = session.exec(select(Team.id, Team.name, Team.parent_id).order_by(col(Team.name))).all()
+    return [TeamNode(int(id_), str(name), parent) for id_, name, parent in rows if id_ is not None]
+
+
+def subtree(teams: list[TeamNode], root: int) -> frozenset[int]:
+    """``root`` and every team below it (cycles in ``parent_id`` are tolerated)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for team in teams:
+        if team.parent_id is not None:
+            children[team.parent_id].append(team.id)
+    seen = {root}
+    stack = [root]
+    while stack:
+        for child in children[stack.pop()]:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return frozenset(seen)
+
+
+def team_members(session: Session, teams: list[TeamNode]) -> dict[int, frozenset[int]]:
+    """Member ids of every team, sub-teams' members included."""
+    direct: dict[int, set[int]] = defaultdict(set)
+    rows = session.exec(
+        select(Membership.team_id, Membership.person_id).where(col(Membership.is_member))
+    ).all()
+    for team_id, person_id in rows:
+        direct[int(team_id)].add(int(person_id))
+    return {
+        team.id: frozenset().union(*(direct[t] for t in subtree(teams, team.id))) for team in teams
+    }
+
+
+def _bucket(ranges: list[Range]) -> sa.ColumnElement[int]:
+    return sa.case(
+        *[
+            (sa.and_(col(Event.occurred_at) >= start, col(Event.occurred_at) < end), index)
+            for index, (start, end) in enumerate(ranges)
+        ],
+        else_=None,
+    )
+
+
+def _span(ranges: list[Range]) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        col(Event.occurred_at) >= min(r[0] for r in ranges),
+        col(Event.occurred_at) < max(r[1] for r in ranges),
+    )
+
+
+def _is_activity() -> sa.ColumnElement[bool]:
+    return sa.or_(Event.type == USAGE, col(Event.type).like("artifact.%"))
+
+
+def weekly_activity(session: Session, ranges: list[Range]) -> list[WeekActivity]:
+    """For each range: the ids of people with any usage or artifact event, and tool users."""
+    if not ranges:
+        return []
+    bucket = _bucket(ranges)
+    people: list[set[int]] = [set() for _ in ranges]
+    for index, person_id in session.exec(
+        select(bucket, Event.person_id)
+        .where(col(Event.person_id).is_not(None), _is_activity(), _span(ranges))
+        .group_by(bucket, Event.person_id)
+    ).all():
+        if index is not None and person_id is not None:
+            people[int(index)].add(int(person_id))
+    tool = sa.func.coalesce(col(Event.tool), col(Event.source))
+    tools: list[dict[str, set[int]]] = [defaultdict(set) for _ in ranges]
+    for index, name, person_id in session.exec(
+        select(bucket, tool, Event.person_id)
+        .where(col(Event.person_id).is_not(None), Event.type == USAGE, _span(ranges))
+        .group_by(bucket, tool, Event.person_id)
+    ).all():
+        if index is not None and person_id is not None:
+            tools[int(index)][str(name)].add(int(person_id))
+    return [
+        WeekActivity(frozenset(p), {name: frozenset(ids) for name, ids in t.items()})
+        for p, t in zip(people, tools, strict=True)
+    ]
+
+
+def _in_scope(actor: type[Event], team_ids: frozenset[int] | None) -> sa.ColumnElement[bool]:
+    """The event's person is a member of one of ``team_ids`` (``None``: anyone attributed)."""
+    if team_ids is None:
+        return actor.person_id.is_not(None)  # type: ignore[union-attr]
+    members = select(Membership.person_id).where(
+        col(Membership.team_id).in_(sorted(team_ids)), col(Membership.is_member)
+    )
+    return actor.person_id.in_(members)  # type: ignore[union-attr]
+
+
+def team_figures(
+    session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
+) -> TeamFigures:
+    """Sums over the members of ``team_ids`` (a team's subtree; ``None`` for the organisation)."""
+    usage = session.exec(
+        select(
+            sa.func.coalesce(sa.func.sum(Event.input_tokens), 0),
+            sa.func.coalesce(sa.func.sum(Event.cached_tokens), 0),
+            sa.func.coalesce(sa.func.sum(Event.output_tokens), 0),
+            sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0),
+            sa.func.coalesce(sa.func.sum(Event.requests), 0),
+        ).where(
+            Event.type == USAGE,
+            col(Event.occurred_at) >= start,
+            col(Event.occurred_at) < end,
+            _in_scope(Event, team_ids),  # type: ignore[arg-type]
+        )
+    ).one()
+    input_tokens, cached_tokens, output_tokens, cost_nanos, requests = (int(v) for v in usage)
+    created, viewed, used = _artifact_counts(session, team_ids, start, end)
+    return TeamFigures(
+        input_tokens=input_tokens,
+        cached_tokens=cached_tokens,
+        output_tokens=output_tokens,
+        cost_nanos=cost_nanos,
+        requests=requests,
+        artifacts_created=created,
+        artifacts_viewed_by_others=viewed,
+        artifacts_used=used,
+        by_tool=tuple(_usage_by_tool(session, team_ids, start, end)),
+    )
+
+
+def _usage_by_tool(
+    session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
+) -> list[ToolUsage]:
+    tool = sa.func.coalesce(col(Event.tool), col(Event.source))
+    rows = session.exec(
+        select(
+            tool,
+            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
+            sa.func.sum(Event.cost_nanos),
+        )
+        .where(
+            Event.type == USAGE,
+            col(Event.occurred_at) >= start,
+            col(Event.occurred_at) < end,
+            _in_scope(Event, team_ids),  # type: ignore[arg-type]
+        )
+        .group_by(tool)
+        .order_by(tool)
+    ).all()
+    return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
+
+
+def _artifact_counts(
+    session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
+) -> tuple[int, int, int]:
+    created = aliased(Event)
+    viewed = aliased(Event)
+    used = aliased(Event)
+    viewed_by_other = (
+        sa.exists()
+        .where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),  # type: ignore[arg-type]
+        )
+        .correlate(created)
+    )
+    was_used = (
+        sa.exists()
+        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
+        .correlate(created)
+    )
+    row = session.exec(
+        select(
+            sa.func.count(sa.distinct(created.artifact_id)),
+            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
+            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
+        ).where(
+            created.type == CREATED,
+            created.occurred_at >= start,
+            created.occurred_at < end,
+            _in_scope(created, team_ids),  # type: ignore[arg-type]
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)

@@ -1,0 +1,1 @@
+"""Team reports: who may see which team, and the privacy-safe aggregates they see."""
