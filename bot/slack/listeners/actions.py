@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.weekly_facts import facts_for
@@ -84,22 +84,18 @@ def share_with_lead(context: AppContext, client: WebClient, body: dict[str, Any]
         if person is None or delivery is None or not delivery.text:
             _ephemeral(client, body, "I could not find that digest to share.")
             return
-        team_ids = [
-            m.team_id
-            for m in session.exec(
-                select(Membership).where(
-                    Membership.person_id == person.id,
-                    Membership.is_member == True,  # noqa: E712
-                )
+        team_ids = session.exec(
+            select(Membership.team_id).where(
+                Membership.person_id == person.id, col(Membership.is_member)
             )
-        ]
+        ).all()
         leads = session.exec(
             select(Person)
-            .join(Membership, Membership.person_id == Person.id)
+            .join(Membership, col(Membership.person_id) == col(Person.id))
             .where(
-                Membership.team_id.in_(team_ids),
-                Membership.is_lead == True,
-                Person.id != person.id,  # type: ignore[attr-defined]  # noqa: E712
+                col(Membership.team_id).in_(team_ids),
+                col(Membership.is_lead),
+                col(Person.id) != person.id,
             )
         ).all()
         lead_ids = sorted({lead.slack_user_id for lead in leads if lead.slack_user_id})

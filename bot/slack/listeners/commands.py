@@ -16,6 +16,7 @@ from bot.errors import AiRoiError
 from bot.slack import ids
 from bot.slack.blocks.digest import digest_message
 from bot.slack.people import is_admin, person_for_slack_user
+from bot.slack.team_command import team_command_answer
 from bot.store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,6 @@ def my_numbers(context: AppContext, client: WebClient, user_id: str) -> dict[str
 def team_answer(
     context: AppContext, client: WebClient, user_id: str, words: list[str]
 ) -> dict[str, Any]:
-    try:
-        from bot.slack.team_command import team_command_answer
-    except ImportError:  # team reports not installed in this build
-        return {"response_type": "ephemeral", "text": "Team reports are not available yet."}
     admin = is_admin(context.settings, client, user_id)
     try:
         return team_command_answer(context, client, user_id, words, admin=admin)
