@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -15,33 +14,12 @@ from bot.digest.deliverers import ConsoleDeliverer
 from bot.digest.run import run_digest, summarizer_writer
 from bot.digest.summarizer import Summarizer
 from bot.domain.weeks import Week
-from bot.ingest.pipeline import ingest_body
 from bot.store.models import Delivery, Person
 from tests.conftest import FROZEN_NOW
 from tests.fakes.openai_api import FakeOpenAI
-from tests.helpers import artifact_event, dumps, usage_event
+from tests.test_digest import UTC_ZONE, load, people
 
 W47 = Week(2026, 47)
-UTC_ZONE = ZoneInfo("UTC")
-
-
-def load(engine: Engine) -> None:
-    events = [
-        usage_event(
-            "u1", "ana@example.com", "2026-11-18T09:00:00Z", input_tokens=1000, output_tokens=100
-        ),
-        artifact_event(
-            "a1", "artifact.created", "ana@example.com", "2026-11-18T09:00:00Z", "d1", "dashboard"
-        ),
-        artifact_event("v1", "artifact.viewed", "ben@example.com", "2026-11-18T10:00:00Z", "d1"),
-        usage_event("u2", "ben@example.com", "2026-11-18T09:00:00Z"),
-    ]
-    ingest_body(engine, "usage", dumps(events), "application/json")
-
-
-def people(engine: Engine) -> list[Person]:
-    with Session(engine) as session:
-        return list(session.exec(select(Person).order_by(Person.email)).all())
 
 
 def run(engine: Engine, summarizer: Summarizer) -> tuple[str, list[Delivery]]:
