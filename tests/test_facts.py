@@ -132,7 +132,11 @@ def test_facts_in_berlin(loaded: Engine) -> None:
     assert facts["artifacts"]["unopened_last_4_weeks"] == 2  # dash-1 (self-view only) and thing-1
     assert facts["cost_per_opened_artifact_usd"] == "0.75615"
     assert facts["nudges"] == [
-        {"rule": "praise", "level": "info", "message": "2 of 4 opened by others: that is work that landed."}
+        {
+            "rule": "praise",
+            "level": "info",
+            "message": "2 of 4 opened by others: that is work that landed.",
+        }
     ]
     assert facts["baseline"]["tokens_by_week"] == [110, 0, 330, 220]
     assert facts["baseline"]["sparkline"] == "▁▁▂▁█"

@@ -36,10 +36,8 @@ async def receive(request: Request, source: str) -> JSONResponse:
     settings = context.settings
     headers = {k.lower(): v for k, v in request.headers.items()}
     if (
-        (not settings.webhook_secret_list
-        and not settings.webhook_token_list)
-        or "authorization" in headers
-    ):
+        not settings.webhook_secret_list and not settings.webhook_token_list
+    ) or "authorization" in headers:
         # Bearer tokens (and the no-credentials refusal) do not need the body.
         authenticate(
             secrets=settings.webhook_secret_list,
