@@ -69,6 +69,22 @@ def cents_to_nanos(value: Any, field: str = "cost_cents") -> int:
     return usd_to_nanos(cents / 100, field)
 
 
+def us_cents_to_nanos(value: Any, field: str = "cost_cents") -> int:
+    """US cents (number or decimal string, fractions allowed) to nano-dollars, exactly.
+
+    The cents are shifted two decimal places as a decimal string, so ``40.16699999999999``
+    cents stay exact until the final rounding to a nano-dollar.
+    """
+    cents = to_decimal(value, field)
+    if cents < 0:
+        raise UnitError(f"{field} must not be negative")
+    if cents.adjusted() > 18:  # checked before the string is built: it would be that long
+        raise UnitError(f"{field} of {cents:.3E} cents for one record is not plausible")
+    if cents.adjusted() < -30:  # far below a nano-dollar
+        return 0
+    return usd_to_nanos(format(cents.scaleb(-2), "f"), field)
+
+
 def nanos_to_usd(nanos: int) -> Decimal:
     return Decimal(nanos) / NANOS_PER_USD
 

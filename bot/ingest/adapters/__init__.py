@@ -9,12 +9,30 @@ from collections.abc import Callable
 
 from bot.domain.events import ParseResult
 from bot.errors import UnknownSourceError
-from bot.ingest.adapters import generic
+from bot.ingest.adapters import (
+    anthropic,
+    claude_code,
+    copilot,
+    cursor,
+    datadog,
+    generic,
+    litellm,
+    openai_usage,
+    otel,
+)
 
 Adapter = Callable[[bytes, str | None], ParseResult]
 
 ADAPTERS: dict[str, Adapter] = {
     generic.SOURCE: generic.parse,
+    litellm.SOURCE: litellm.parse,
+    otel.SOURCE: otel.parse,
+    openai_usage.SOURCE: openai_usage.parse,
+    anthropic.SOURCE: anthropic.parse,
+    claude_code.SOURCE: claude_code.parse,
+    cursor.SOURCE: cursor.parse,
+    copilot.SOURCE: copilot.parse,
+    datadog.SOURCE: datadog.parse,
 }
 
 
