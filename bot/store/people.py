@@ -25,3 +25,19 @@ def display_name(person: Person) -> str:
 
 def first_name(person: Person) -> str:
     return display_name(person).split()[0]
+
+
+def set_slack_user_id(session: Session, person_id: int, slack_user_id: str) -> bool:
+    """Link a person to the Slack user found for their email; True when stored.
+
+    Never overwrites an id already set, and never takes an id another person holds.
+    """
+    taken = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+    if taken is not None:
+        return taken.id == person_id
+    person = session.get(Person, person_id)
+    if person is None or person.slack_user_id:
+        return False
+    person.slack_user_id = slack_user_id
+    session.add(person)
+    return True

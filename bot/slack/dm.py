@@ -1,0 +1,273 @@
+"""Deliver a digest as a Slack DM: find the person's Slack user, then ``chat.postMessage``.
+
+Errors are mapped for ``bot.digest.run``:
+
+* ``429`` → every sender waits out ``Retry-After`` (``RateGate``), then this request is retried,
+  a bounded number of times, after which it is a transient failure (the next run retries it);
+* network errors and 5xx / Slack-side errors → transient;
+* errors about this recipient or this message (``user_not_found``, ``account_inactive``,
+  ``invalid_blocks``, …) → permanent, not retried, the Slack error code as the reason;
+* no Slack user for the person's email → permanent and recorded as *skipped*;
+* the token itself is refused (``invalid_auth``, ``token_revoked``, …) → ``SlackAuthError``, which
+  stops the whole run: nobody else could be reached either.
+
+Neither the token nor a message's text ever appears in a reason or a log line.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.context import AppContext
+from bot.digest.deliverers import DeliveryError, Receipt, Recipient
+from bot.slack.client import make_web_client
+from bot.slack.rate_gate import RateGate, shared_gate
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+DEFAULT_RETRY_AFTER = 1.0
+NO_SLACK_USER = "no Slack user for this email"
+
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive_token",
+        "org_login_required",
+        "team_access_not_granted",
+        "missing_scope",
+        "not_allowed_token_type",
+        "no_permission",
+        "ekm_access_denied",
+        "access_denied",
+        "accesslimited",
+        "enterprise_is_restricted",
+        "two_factor_setup_required",
+    }
+)
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "user_disabled",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_non_threadable_channel",
+        "restricted_action_thread_only_channel",
+        "messages_tab_disabled",
+        "invalid_arguments",
+        "invalid_arg_name",
+        "invalid_array_arg",
+        "invalid_charset",
+        "invalid_form_data",
+        "invalid_post_type",
+        "missing_post_type",
+    }
+)
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "message_limit_exceeded",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+
+class SlackAuthError(DeliveryError):
+    """Slack refused the bot token itself: stop the run (nobody could be reached)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"Slack refused the bot token ({code}); check SLACK_BOT_TOKEN and the app's scopes",
+            permanent=False,
+            stop_run=True,
+        )
+        self.code = code
+
+
+class UserDirectory:
+    """Email → Slack user id, remembered for the life of the process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, email: str) -> str | None:
+        with self._lock:
+            return self._ids.get(email.strip().lower())
+
+    def put(self, email: str, user_id: str) -> None:
+        with self._lock:
+            self._ids[email.strip().lower()] = user_id
+
+
+_process_directory = UserDirectory()
+RememberUser = Callable[[int, str], None]
+
+
+class SlackDeliverer:
+    """A ``Deliverer`` that sends each digest as a DM from the app to the person."""
+
+    channel = "slack"
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        gate: RateGate | None = None,
+        directory: UserDirectory | None = None,
+        remember_user: RememberUser | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.client = client
+        self.gate = gate or shared_gate()
+        self.directory = directory or _process_directory
+        self.remember_user = remember_user
+        self.max_attempts = max_attempts
+
+    def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt:
+        user_id = self.user_id(recipient)
+        response = self._call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(
+                channel=user_id,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+            paced=True,
+        )
+        return Receipt(channel=response.get("channel"), ts=response.get("ts"))
+
+    def user_id(self, recipient: Recipient) -> str:
+        """The person's Slack user id: known, cached, or looked up by email (then remembered)."""
+        if recipient.slack_user_id:
+            return recipient.slack_user_id
+        cached = self.directory.get(recipient.email)
+        if cached:
+            return cached
+        try:
+            response = self._call(
+                "users.lookupByEmail",
+                lambda: self.client.users_lookupByEmail(email=recipient.email),
+                paced=False,
+            )
+        except DeliveryError as exc:
+            if str(exc) == "users_not_found":
+                raise DeliveryError(NO_SLACK_USER, permanent=True, skip=True) from None
+            raise
+        user = response.get("user") or {}
+        user_id = user.get("id")
+        if not user_id:
+            raise DeliveryError(NO_SLACK_USER, permanent=True, skip=True)
+        if user.get("deleted"):
+            raise DeliveryError("account_inactive", permanent=True)
+        self.directory.put(recipient.email, user_id)
+        self._remember(recipient.person_id, user_id)
+        return str(user_id)
+
+    def _remember(self, person_id: int, user_id: str) -> None:
+        if self.remember_user is None:
+            return
+        try:
+            self.remember_user(person_id, user_id)
+        except Exception:  # storing it back is an optimisation; the DM still goes out
+            log.warning("could not store the Slack user id of person %s", person_id, exc_info=True)
+
+    def _call(self, method: str, request: Callable[[], SlackResponse], *, paced: bool) -> Any:
+        for _attempt in range(self.max_attempts):
+            self.gate.wait(paced=paced)
+            try:
+                return request()
+            except SlackApiError as exc:
+                seconds = _retry_after(exc.response)
+                if seconds is None:
+                    raise classify(exc.response) from None
+                log.info("%s: rate limited by Slack, waiting %.1f s", method, seconds)
+                self.gate.retry_after(seconds)
+            except (OSError, http.client.HTTPException) as exc:
+                raise DeliveryError(
+                    f"network error talking to Slack ({type(exc).__name__})", permanent=False
+                ) from None
+        raise DeliveryError(
+            f"rate limited by Slack {self.max_attempts} times in a row", permanent=False
+        )
+
+
+def _retry_after(response: SlackResponse) -> float | None:
+    """Seconds to wait when the response is a rate-limit answer, else ``None``."""
+    if response.status_code != 429 and _error_code(response) not in RATE_LIMIT_ERRORS:
+        return None
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
+def _error_code(response: SlackResponse) -> str | None:
+    data = response.data
+    if isinstance(data, dict):
+        error = data.get("error")
+        return str(error) if error else None
+    return None
+
+
+def classify(response: SlackResponse) -> DeliveryError:
+    """The delivery error for a Slack answer that is neither ``ok`` nor a rate limit."""
+    code = _error_code(response)
+    status = response.status_code
+    if code in AUTH_ERRORS:
+        return SlackAuthError(code)
+    if status >= 500 or code in TRANSIENT_ERRORS:
+        return DeliveryError(
+            code if code in TRANSIENT_ERRORS else f"Slack HTTP {status}", permanent=False
+        )
+    if code in PERMANENT_ERRORS:
+        return DeliveryError(code, permanent=True)
+    if code and code.isidentifier() and len(code) <= 64:
+        return DeliveryError(code, permanent=True)  # another documented error about this request
+    return DeliveryError(f"unexpected Slack answer (HTTP {status})", permanent=False)
+
+
+def slack_deliverer(context: AppContext, *, gate: RateGate | None = None) -> SlackDeliverer:
+    """The deliverer ``DIGEST_DELIVERY=slack`` uses: the process's gate (unless one is given),
+    Slack user ids found by email stored back on the people."""
+    from bot.store.db import transaction
+    from bot.store.people import set_slack_user_id
+
+    def remember(person_id: int, user_id: str) -> None:
+        with transaction(context.engine) as session:
+            set_slack_user_id(session, person_id, user_id)
+
+    return SlackDeliverer(make_web_client(context.settings), gate=gate, remember_user=remember)
