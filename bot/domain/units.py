@@ -38,6 +38,10 @@ def to_decimal(value: Any, field: str) -> Decimal:
         raise UnitError(f"{field} must be a number or a decimal string")
     if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise UnitError(f"{field} must be finite")
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise UnitError(f"{field} must be finite")
@@ -64,12 +68,6 @@ def usd_to_nanos(value: Any, field: str = "cost_usd") -> int:
 
 
 def cents_to_nanos(value: Any, field: str = "cost_cents") -> int:
-    """US cents (number or decimal string) to nano-dollars."""
-    cents = to_decimal(value, field)
-    return usd_to_nanos(cents / 100, field)
-
-
-def us_cents_to_nanos(value: Any, field: str = "cost_cents") -> int:
     """US cents (number or decimal string, fractions allowed) to nano-dollars, exactly.
 
     The cents are shifted two decimal places as a decimal string, so ``40.16699999999999``
@@ -143,10 +141,11 @@ def parse_rfc3339(value: Any, field: str = "occurred_at") -> datetime:
             raise UnitError(f"{field} {value!r} has no UTC offset; add Z or +hh:mm")
         raise UnitError(f"{field} {value!r} is not an RFC 3339 timestamp")
     try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        return datetime.fromisoformat(text.replace("z", "Z")).astimezone(UTC)
     except ValueError:
         raise UnitError(f"{field} {value!r} is not a valid date and time") from None
-    return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UnitError(f"{field} {value!r} is out of range") from None
 
 
 def parse_instant(value: Any, field: str = "timestamp") -> datetime:

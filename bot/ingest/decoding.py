@@ -67,6 +67,8 @@ def decode_json(body: bytes) -> Any:
         ) from None
     except ValueError as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is not usable JSON: it is nested too deeply") from None
 
 
 def decode_ndjson(body: bytes) -> list[Line]:
@@ -82,6 +84,8 @@ def decode_ndjson(body: bytes) -> list[Line]:
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             lines.append(Line(error=f"line {number} is not valid JSON: {reason}"))
+        except RecursionError:
+            lines.append(Line(error=f"line {number} is nested too deeply"))
     return lines
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from bot.domain.units import (
     UnitError,
+    cents_to_nanos,
     parse_instant,
     parse_rfc3339,
-    us_cents_to_nanos,
     usd_to_nanos,
 )
 from bot.errors import EventError
@@ -103,16 +103,16 @@ def test_dollars_as_a_decimal_string_are_exact() -> None:
 
 
 def test_cents_as_an_integer() -> None:  # Claude Code estimated_cost.amount
-    assert us_cents_to_nanos(1025) == 10_250_000_000
+    assert cents_to_nanos(1025) == 10_250_000_000
 
 
 def test_cents_as_a_float_with_noise_are_exact() -> None:  # Cursor totalCents
-    assert us_cents_to_nanos(40.16699999999999) == 401_670_000
-    assert us_cents_to_nanos(20.18232) == 201_823_200
+    assert cents_to_nanos(40.16699999999999) == 401_670_000
+    assert cents_to_nanos(20.18232) == 201_823_200
 
 
 def test_cents_as_a_decimal_string() -> None:  # Anthropic cost report amount
-    assert us_cents_to_nanos("123.45") == 1_234_500_000
+    assert cents_to_nanos("123.45") == 1_234_500_000
 
 
 @pytest.mark.parametrize(
@@ -120,10 +120,10 @@ def test_cents_as_a_decimal_string() -> None:  # Anthropic cost report amount
     [
         (usd_to_nanos, -0.01, "negative"),
         (usd_to_nanos, 2e9, "not plausible"),
-        (us_cents_to_nanos, -1, "negative"),
-        (us_cents_to_nanos, 3e11, "not plausible"),
-        (us_cents_to_nanos, "1e999999999", "not plausible"),
-        (us_cents_to_nanos, "12 dollars", "decimal number"),
+        (cents_to_nanos, -1, "negative"),
+        (cents_to_nanos, 3e11, "not plausible"),
+        (cents_to_nanos, "1e999999999", "not plausible"),
+        (cents_to_nanos, "12 dollars", "decimal number"),
     ],
 )
 def test_absurd_money_is_refused(convert: object, value: object, reason: str) -> None:

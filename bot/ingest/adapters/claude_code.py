@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
-from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count, us_cents_to_nanos
+from bot.domain.units import MAX_REQUESTS_PER_RECORD, cents_to_nanos, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
     as_list,
@@ -168,7 +168,7 @@ def _cost(value: Any, field: str) -> int:
     if not isinstance(currency, str) or currency.strip().upper() != "USD":
         raise EventError(f"{field}.currency {currency!r} is not supported; costs are in USD")
     amount = cost.get("amount")
-    return 0 if amount is None else us_cents_to_nanos(amount, f"{field}.amount (cents)")
+    return 0 if amount is None else cents_to_nanos(amount, f"{field}.amount (cents)")
 
 
 def _metric(record: dict[str, Any], name: str, parent: str) -> int:

@@ -40,18 +40,12 @@ RecordParser = Callable[[Any], Iterable[NormalizedEvent]]
 
 def decode_document(body: bytes) -> Any:
     """The body as one JSON document (``PayloadError`` when it is not one)."""
-    try:
-        return decode_json(body)
-    except RecursionError:
-        raise PayloadError("body is not usable JSON: it is nested too deeply") from None
+    return decode_json(body)
 
 
 def decode_lines(body: bytes) -> tuple[list[Any], dict[int, str]]:
     """NDJSON values, and the reason for each line that is not JSON (by record index)."""
-    try:
-        lines = decode_ndjson(body)
-    except RecursionError:
-        raise PayloadError("body is not usable NDJSON: a line is nested too deeply") from None
+    lines = decode_ndjson(body)
     items = [line.value for line in lines]
     errors = {index: line.error for index, line in enumerate(lines) if line.error}
     return items, errors

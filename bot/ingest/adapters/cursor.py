@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.domain.events import EventType, NormalizedEvent, ParseResult
-from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count, us_cents_to_nanos
+from bot.domain.units import MAX_REQUESTS_PER_RECORD, cents_to_nanos, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
     content_key,
@@ -162,7 +162,7 @@ def parse_usage_event(item: Any) -> Iterator[NormalizedEvent]:
         input_tokens=input_tokens,
         cached_tokens=cached_tokens,
         output_tokens=count(tokens, "outputTokens", "tokenUsage.outputTokens"),
-        cost_nanos=0 if cents is None else us_cents_to_nanos(cents, "tokenUsage.totalCents"),
+        cost_nanos=0 if cents is None else cents_to_nanos(cents, "tokenUsage.totalCents"),
         requests=1,
         metrics=metrics,
     )
