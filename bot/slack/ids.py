@@ -23,4 +23,8 @@ DETAILS_VIEW = "digest_details_modal"
 HOME_ACTIONS = (HOME_EXPORT, HOME_DELETE, HOME_OPT_OUT, HOME_UNSNOOZE, HOME_EDIT_THRESHOLDS)
 VIEW_CALLBACKS = (DELETE_CONFIRM_VIEW, THRESHOLDS_VIEW)
 
+# Teams and leads (admin): the App Home button opens the teams modal.
+ADMIN_TEAMS = "admin_teams"
+TEAMS_VIEW = "admin_teams_modal"
+
 COMMAND = "/ai-roi"

@@ -11,7 +11,14 @@ from sqlmodel import Session
 from bot.domain.nudges import Thresholds
 from bot.store.models import AuditEntry, WorkspaceSetting
 
-THRESHOLDS = "thresholds"
+# Keys of the admin-editable settings (values are JSON).
+THRESHOLDS = "thresholds"  # bot.domain.nudges.Thresholds as a dict
+MIN_GROUP_SIZE = "min_group_size"  # k for team reports; never below 5
+DIGEST_SCHEDULE = "digest_schedule"  # workspace default send time (bot.domain.schedule.Schedule)
+LLM_ENABLED = "llm_enabled"  # bool: use the summarizer when OPENAI_API_KEY is set
+LLM_MODEL = "llm_model"  # overrides OPENAI_MODEL
+RETENTION_DAYS = "retention_days"  # raw events older than this are purged
+DEFAULT_RETENTION_DAYS = 180
 
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:
