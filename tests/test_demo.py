@@ -62,6 +62,10 @@ def test_demo_prints_every_persons_digest_with_their_numbers(tmp_path: Path) -> 
     finally:
         engine.dispose()
     assert "digests delivered" in printed and "0 failed" in printed
+    assert "LiteLLM gateway records" in printed and "0 rejected" in printed
+    teams = printed.split("Team reports", 1)[1].split("Next: connect Slack", 1)[0]
+    assert teams.count("Team report: ") == 4
+    assert not any(p.email in teams or p.name in teams for p in org.people)  # aggregates only
     assert "manifest.yml" in printed  # how to connect Slack
     again = io.StringIO()
     run_demo(seed=7, now=NOW, tz=ZoneInfo("UTC"), out=again, database=database)

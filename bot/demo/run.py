@@ -8,17 +8,22 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.demo.synthetic import generate
+from bot.demo.vendor_formats import litellm_payload, via_gateway
 from bot.digest.deliverers import ConsoleDeliverer
 from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
-from bot.domain.weeks import last_complete_week
+from bot.domain.team_render import render_text
+from bot.domain.weeks import Week, last_complete_week
 from bot.ingest.pipeline import parse_body, store_parsed
 from bot.store.db import create_engine, transaction, upgrade
 from bot.store.directory import apply_directory
 from bot.store.models import Person
+from bot.store.team_aggregates import all_teams
+from bot.teams.report import Viewer, min_group_size, team_reports
 
 DEMO_DATABASE = Path("var") / "demo.db"
 
@@ -38,6 +43,23 @@ def fresh_database(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def team_reports_text(engine: Engine, week: Week, tz: tzinfo, now: datetime) -> str:
+    """What a lead sees with /ai-roi for each team (printed here as an admin would see them)."""
+    with transaction(engine) as session:
+        reports = team_reports(
+            session,
+            viewer=Viewer.cli(),
+            team_names=[team.name for team in all_teams(session)],
+            week=week,
+            weeks=1,
+            tz=tz,
+            k=min_group_size(session),
+            now=now,
+        )
+    sections = "\n\n".join(render_text(report) for report in reports)
+    return f"Team reports (what each lead sees with /ai-roi; no names, no ranking):\n\n{sections}\n"
+
+
 def run_demo(
     *, seed: int, now: datetime, tz: tzinfo, out: TextIO, database: Path = DEMO_DATABASE
 ) -> int:
@@ -51,16 +73,29 @@ def run_demo(
         with transaction(engine) as session:
             apply_directory(session, directory.rows)
 
-        body = json.dumps({"events": org.events}).encode()
-        parsed = parse_body("usage", body, "application/json")
-        outcome = store_parsed(engine, "usage", parsed, now=now)
+        gateway = [litellm_payload(e) for e in org.events if via_gateway(e)]
+        generic = [e for e in org.events if not via_gateway(e)]
+        litellm = store_parsed(
+            engine,
+            "litellm",
+            parse_body("litellm", json.dumps(gateway).encode(), "application/json"),
+            now=now,
+        )
+        outcome = store_parsed(
+            engine,
+            "usage",
+            parse_body("usage", json.dumps({"events": generic}).encode(), "application/json"),
+            now=now,
+        )
         teams = Counter(p.team for p in org.people)
         out.write(
             f"ai-roi demo (seed {seed}) on {database}\n"
             f"Organisation: {len(org.people)} people in {len(teams)} teams "
             f"({', '.join(f'{t} {n}' for t, n in teams.items())}), weeks {org.weeks[0]}…{org.weeks[-1]}.\n"
-            f"Ingested {outcome.accepted} generic events through the webhook pipeline "
-            f"({outcome.duplicates} duplicates, {len(outcome.rejected)} rejected).\n\n"
+            f"Ingested through the webhook pipeline: {litellm.accepted} LiteLLM gateway records "
+            f"(StandardLoggingPayload) and {outcome.accepted} generic events "
+            f"({outcome.duplicates + litellm.duplicates} duplicates, "
+            f"{len(outcome.rejected) + len(litellm.rejected)} rejected).\n\n"
             f"Weekly digests for {week} ({week.label()}), console delivery:\n\n"
         )
         with Session(engine) as session:
@@ -74,8 +109,10 @@ def run_demo(
         counts = Counter(o.status for o in outcomes)
         out.write(
             f"\n{counts['sent']} digests delivered, {counts['skipped']} skipped, "
-            f"{counts['failed']} failed. Each person saw only their own numbers.\n\n{NEXT_STEPS}"
+            f"{counts['failed']} failed. Each person saw only their own numbers.\n\n"
         )
+        out.write(team_reports_text(engine, week, tz, now))
+        out.write(f"\n{NEXT_STEPS}")
         return 1 if counts["failed"] else 0
     finally:
         engine.dispose()
