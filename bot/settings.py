@@ -17,6 +17,7 @@ DEFAULT_DATABASE_URL = "sqlite:///./var/ai-roi.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_SLACK_MESSAGES_PER_MINUTE = 60  # chat.postMessage: about one per second per channel
 
 # Values copied from .env.example without being filled in.
 _PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-secret"}
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_messages_per_minute: int = Field(default=DEFAULT_SLACK_MESSAGES_PER_MINUTE, ge=1)
     webhook_secrets: str | None = None
     webhook_tokens: str | None = None
     webhook_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)

@@ -261,8 +261,9 @@ def classify(response: SlackResponse) -> DeliveryError:
 
 
 def slack_deliverer(context: AppContext, *, gate: RateGate | None = None) -> SlackDeliverer:
-    """The deliverer ``DIGEST_DELIVERY=slack`` uses: the process's gate (unless one is given),
-    Slack user ids found by email stored back on the people."""
+    """The deliverer ``DIGEST_DELIVERY=slack`` uses: the process's gate paced at
+    ``SLACK_MESSAGES_PER_MINUTE`` (unless a gate is given), Slack user ids found by email
+    stored back on the people."""
     from bot.store.db import transaction
     from bot.store.people import set_slack_user_id
 
@@ -270,4 +271,14 @@ def slack_deliverer(context: AppContext, *, gate: RateGate | None = None) -> Sla
         with transaction(context.engine) as session:
             set_slack_user_id(session, person_id, user_id)
 
+    if gate is None:
+        gate = shared_gate()
+        gate.min_interval = pacing_interval(context.settings.slack_messages_per_minute)
     return SlackDeliverer(make_web_client(context.settings), gate=gate, remember_user=remember)
+
+
+def pacing_interval(messages_per_minute: int) -> float:
+    """Seconds between paced messages for a rate in messages per minute."""
+    if messages_per_minute < 1:
+        raise ValueError("messages_per_minute must be at least 1")
+    return 60.0 / messages_per_minute
