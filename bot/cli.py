@@ -19,6 +19,7 @@ from bot.errors import AiRoiError, UsageError
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+    from bot.store.sources import SourceHealth
 
 log = logging.getLogger("bot")
 Command = Callable[[argparse.Namespace], int]
@@ -90,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("files", nargs="+", metavar="FILE", help="'-' reads standard input")
     ingest.add_argument("--batch-size", type=int, default=1000)
     ingest.set_defaults(handler=cmd_ingest)
+
+    sources = commands.add_parser(
+        "sources", help="per source: last event, counts, identities not mapped to anyone yet"
+    )
+    sources.add_argument("--json", action="store_true")
+    sources.set_defaults(handler=cmd_sources)
 
     directory = commands.add_parser("directory", help="the people directory")
     directory_commands = directory.add_subparsers(
@@ -330,6 +337,64 @@ def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
             f"total: {total_accepted} accepted, {total_duplicates} duplicates, {total_rejected} rejected"
         )
     return 1 if total_rejected else 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from bot.store.sources import source_health
+
+    with _context() as context, Session(context.engine) as session:
+        health = source_health(session)
+    if args.json:
+        print(json.dumps([_source_json(h) for h in health], indent=2))
+    else:
+        print(format_sources(health))
+    return 0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def _source_json(health: SourceHealth) -> dict[str, object]:
+    return {
+        "source": health.source,
+        "last_event_at": _iso(health.last_event_at),
+        "last_received_at": _iso(health.last_received_at),
+        "events": health.events,
+        "org_level_events": health.org_level_events,
+        "unattributed_events": health.unattributed_events,
+        "unattributed_identities": [
+            {"kind": kind, "value": value, "events": events}
+            for kind, value, events in health.unattributed_identities
+        ],
+    }
+
+
+def format_sources(health: Sequence[SourceHealth]) -> str:
+    if not health:
+        return "no events received yet from any source"
+    lines: list[str] = []
+    for h in health:
+        lines += [
+            h.source,
+            f"  last event     {_when(h.last_event_at)}",
+            f"  last received  {_when(h.last_received_at)}",
+            f"  events         {h.events:,} ({h.org_level_events:,} org-level, "
+            f"{h.unattributed_events:,} unattributed)",
+        ]
+        if h.unattributed_identities:
+            lines.append("  unattributed identities (map them with `ai-roi directory import`):")
+            lines += [
+                f"    {kind} {value}: {events:,} event{'' if events == 1 else 's'}"
+                for kind, value, events in h.unattributed_identities
+            ]
+    return "\n".join(lines)
 
 
 def cmd_directory_import(args: argparse.Namespace) -> int:
