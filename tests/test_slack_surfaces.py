@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,101 +16,29 @@ from sqlmodel import Session, select
 from bot.context import AppContext
 from bot.store.models import AuditEntry, WorkspaceSetting
 from tests.conftest import LiveServer, make_settings, serve_app
+from tests.fakes.slack_api import FakeSlack
 from tests.support.blockkit import assert_valid_view
 
 SIGNING_SECRET = "test-signing-secret"
-BOT_TOKEN = "xoxb-test-token"
-USERS = {
-    "UADMIN": {
-        "id": "UADMIN",
-        "is_admin": True,
-        "real_name": "Ada Admin",
-        "tz": "UTC",
-        "profile": {"email": "ada@example.com"},
-    },
-    "UANA": {
-        "id": "UANA",
-        "is_admin": False,
-        "real_name": "Ana Lopez",
-        "tz": "Europe/Berlin",
-        "profile": {"email": "ana@example.com"},
-    },
-}
-
-
-class SlackWebAPI:
-    """Answers the Web API methods these surfaces call, checking the bot token; records calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.responses: list[dict[str, Any]] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-                if self.path.startswith("/respond"):
-                    api.responses.append(json.loads(raw))
-                    return self._send({"ok": True})
-                method = self.path.rsplit("/", 1)[-1]
-                if "json" in (self.headers.get("content-type") or ""):
-                    args = json.loads(raw or "{}")
-                else:
-                    args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
-                if self.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
-                    return self._send({"ok": False, "error": "invalid_auth"})
-                api.calls.append((method, args))
-                if method == "auth.test":
-                    return self._send(
-                        {"ok": True, "user_id": "UBOT", "bot_id": "B1", "team_id": "T1"}
-                    )
-                if method == "users.info":
-                    user = USERS.get(args.get("user", ""))
-                    return self._send(
-                        {"ok": True, "user": user}
-                        if user
-                        else {"ok": False, "error": "user_not_found"}
-                    )
-                return self._send({"ok": True})
-
-            def _send(self, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def called(self, method: str) -> list[dict[str, Any]]:
-        return [args for name, args in self.calls if name == method]
 
 
 @pytest.fixture
-def slack_api() -> Iterator[SlackWebAPI]:
-    api = SlackWebAPI()
-    api.thread.start()
-    yield api
-    api.server.shutdown()
-    api.server.server_close()
+def slack_api() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_user(
+            id="UADMIN", email="ada@example.com", real_name="Ada Admin", tz="UTC", is_admin=True
+        )
+        fake.add_user(id="UANA", email="ana@example.com", real_name="Ana Lopez", tz="Europe/Berlin")
+        yield fake
 
 
 @pytest.fixture
-def app(context: AppContext, database_url: str, slack_api: SlackWebAPI) -> Iterator[LiveServer]:
+def app(context: AppContext, database_url: str, slack_api: FakeSlack) -> Iterator[LiveServer]:
     settings = make_settings(
         database_url,
-        slack_bot_token=BOT_TOKEN,
+        slack_bot_token=slack_api.token,
         slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack_api.base + "/api/",
+        slack_api_url=slack_api.base_url,
     )
     with serve_app(AppContext(settings, context.engine, context.clock)) as live:
         yield live
@@ -133,16 +59,16 @@ def signed(
 FORM = "application/x-www-form-urlencoded"
 
 
-def command(live: LiveServer, api: SlackWebAPI, user: str, text: str, **sign: Any) -> Any:
+def command(live: LiveServer, api: FakeSlack, user: str, text: str, **sign: Any) -> Any:
     body = urllib.parse.urlencode(
         {
             "command": "/ai-roi",
             "text": text,
             "user_id": user,
             "team_id": "T1",
-            "channel_id": "D1",
-            "response_url": f"{api.base}/respond/1",
-            "trigger_id": "1.2.3",
+            "channel_id": "C1",
+            "response_url": api.new_response_url(),
+            "trigger_id": api.new_trigger_id(),
         }
     )
     return live.client.post(
@@ -160,7 +86,7 @@ def wait_for(predicate: Any, seconds: float = 5) -> None:
 
 
 def test_slash_command_help_and_unknown_reply_only_to_the_caller(
-    app: LiveServer, slack_api: SlackWebAPI
+    app: LiveServer, slack_api: FakeSlack
 ) -> None:
     assert command(app, slack_api, "UANA", "help").status_code == 200
     wait_for(lambda: slack_api.responses)
@@ -172,15 +98,15 @@ def test_slash_command_help_and_unknown_reply_only_to_the_caller(
 
 
 def test_a_non_lead_sees_no_team_and_an_admin_sees_the_org(
-    app: LiveServer, slack_api: SlackWebAPI, context: AppContext
+    app: LiveServer, slack_api: FakeSlack, context: AppContext
 ) -> None:
     command(app, slack_api, "UANA", "team Data")
     wait_for(lambda: slack_api.responses)
     assert slack_api.responses[0]["response_type"] == "ephemeral"
-    assert "ana@example.com" not in json.dumps(slack_api.responses[0])
+    assert "ana@example.com" not in json.dumps(slack_api.responses[0].payload)
     command(app, slack_api, "UADMIN", "")
     wait_for(lambda: len(slack_api.responses) == 2)
-    assert "blocks" in slack_api.responses[1] or "text" in slack_api.responses[1]
+    assert "blocks" in slack_api.responses[1].payload or "text" in slack_api.responses[1].payload
     with Session(context.engine) as session:
         assert (
             session.exec(select(AuditEntry).where(AuditEntry.action == "team_report.view")).first()
@@ -188,14 +114,14 @@ def test_a_non_lead_sees_no_team_and_an_admin_sees_the_org(
         )
 
 
-def test_forged_and_stale_requests_are_refused(app: LiveServer, slack_api: SlackWebAPI) -> None:
+def test_forged_and_stale_requests_are_refused(app: LiveServer, slack_api: FakeSlack) -> None:
     assert command(app, slack_api, "UANA", "help", secret="not-the-secret").status_code == 401
     assert command(app, slack_api, "UANA", "help", age=600).status_code == 401
     time.sleep(0.2)
     assert slack_api.responses == []
 
 
-def test_app_home_opened_publishes_a_valid_home(app: LiveServer, slack_api: SlackWebAPI) -> None:
+def test_app_home_opened_publishes_a_valid_home(app: LiveServer, slack_api: FakeSlack) -> None:
     body = json.dumps(
         {
             "type": "event_callback",
@@ -212,12 +138,9 @@ def test_app_home_opened_publishes_a_valid_home(app: LiveServer, slack_api: Slac
         ).status_code
         == 200
     )
-    wait_for(lambda: slack_api.called("views.publish"))
-    published = slack_api.called("views.publish")[0]
-    view = (
-        published["view"] if isinstance(published["view"], dict) else json.loads(published["view"])
-    )
-    assert published["user_id"] == "UANA"
+    wait_for(lambda: slack_api.home_view("UANA"))
+    view = slack_api.home_view("UANA")
+    assert view is not None
     assert_valid_view(view)
     assert "Edit thresholds" not in json.dumps(view)  # not an admin
 
@@ -255,7 +178,7 @@ GOOD = {
 
 
 def test_a_forged_admin_submission_from_a_non_admin_changes_nothing(
-    app: LiveServer, slack_api: SlackWebAPI, context: AppContext
+    app: LiveServer, slack_api: FakeSlack, context: AppContext
 ) -> None:
     body = thresholds_submission("UANA", GOOD)
     response = app.client.post(
@@ -268,7 +191,7 @@ def test_a_forged_admin_submission_from_a_non_admin_changes_nothing(
 
 
 def test_admin_thresholds_are_validated_saved_and_audited(
-    app: LiveServer, slack_api: SlackWebAPI, context: AppContext
+    app: LiveServer, slack_api: FakeSlack, context: AppContext
 ) -> None:
     bad = thresholds_submission(
         "UADMIN", {**GOOD, "unused_max_viewed_share": "3", "spike_factor": "lots"}
@@ -294,7 +217,7 @@ def test_admin_thresholds_are_validated_saved_and_audited(
             return session.exec(select(WorkspaceSetting)).first() is not None
 
     wait_for(saved_setting)  # saved after the ack, then the App Home is re-published
-    wait_for(lambda: slack_api.called("views.publish"))
+    wait_for(lambda: slack_api.home_view("UADMIN"))
     with Session(context.engine) as session:
         saved = json.loads(session.exec(select(WorkspaceSetting)).one().value)
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "setting.change")).one()

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
@@ -39,7 +40,14 @@ def _week_value(body: dict[str, Any]) -> str:
 
 
 def _ephemeral(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """A short confirmation in the DM where the button was pressed."""
+    """A short confirmation only the presser sees, where the button was pressed: through the
+    message's response_url when it has one, else as an ephemeral message in that channel."""
+    response_url = body.get("response_url")
+    if response_url:
+        WebhookClient(response_url, timeout=10).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+        return
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
