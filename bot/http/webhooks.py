@@ -1,34 +1,79 @@
-"""``POST /webhooks/{source}``: authenticate, read within the limit, ingest, answer 202."""
+"""``POST /webhooks/{source}`` and ``POST /v1/traces``: authenticate, read within the limit,
+ingest, answer 202."""
 
 from __future__ import annotations
+
+import zlib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from bot.context import AppContext
-from bot.errors import PayloadTooLargeError
-from bot.ingest.adapters import adapter_for
-from bot.ingest.decoding import check_content_type
+from bot.errors import PayloadError, PayloadTooLargeError, UnsupportedMediaError
+from bot.ingest.adapters import adapter_for, otel
+from bot.ingest.decoding import check_content_type, media_type
 from bot.ingest.pipeline import ingest_body
 from bot.ingest.signatures import authenticate
 
 router = APIRouter()
 
+OTLP_PROTOBUF = (
+    "OTLP protobuf is not supported; use the JSON encoding: set "
+    "OTEL_EXPORTER_OTLP_PROTOCOL=http/json (collector otlphttp exporter: encoding: json), "
+    "which sends Content-Type application/json"
+)
+
 
 async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing more than ``limit`` bytes whether or not Content-Length was sent."""
+    """The body, refusing more than ``limit`` bytes.
+
+    The bytes are counted as they arrive, so the limit holds whatever ``Content-Length`` claims,
+    and when there is none (chunked). A declared length over the limit is refused unread.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise PayloadError("the body ended early: the client disconnected") from None
     return b"".join(chunks)
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding: gzip`` (OTLP exporters compress by default), within ``limit``."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise UnsupportedMediaError(
+            f"content encoding {encoding!r} is not supported; send gzip or no encoding"
+        )
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise PayloadError("body is not valid gzip") from None
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"decompressed body is over the limit of {limit} bytes")
+    if not inflater.eof:
+        raise PayloadError("gzip body is truncated")
+    return data
+
+
+def check_media(source: str, content_type: str | None) -> None:
+    """415 for what we do not read; OTLP senders are told how to switch to JSON."""
+    if source == otel.SOURCE and "protobuf" in media_type(content_type):
+        raise UnsupportedMediaError(OTLP_PROTOBUF)
+    check_content_type(content_type)
 
 
 async def receive(request: Request, source: str) -> JSONResponse:
@@ -50,10 +95,12 @@ async def receive(request: Request, source: str) -> JSONResponse:
     else:
         authenticated = False
     adapter_for(source)
-    content_type = request.headers.get("content-type")
-    check_content_type(content_type)
-    body = await read_limited(request, settings.webhook_max_body_bytes)
+    content_type = headers.get("content-type")
+    check_media(source, content_type)
+    limit = settings.webhook_max_body_bytes
+    body = await read_limited(request, limit)
     if not authenticated:
+        # Signatures cover the bytes as sent, before any decompression.
         authenticate(
             secrets=settings.webhook_secret_list,
             tokens=settings.webhook_token_list,
@@ -61,6 +108,7 @@ async def receive(request: Request, source: str) -> JSONResponse:
             body=body,
             now=context.clock(),
         )
+    body = decompress(body, headers.get("content-encoding"), limit)
     outcome = await run_in_threadpool(ingest_body, context.engine, source, body, content_type)
     return JSONResponse(outcome.to_json(), status_code=202)
 
@@ -69,3 +117,9 @@ async def receive(request: Request, source: str) -> JSONResponse:
 async def webhook(source: str, request: Request) -> JSONResponse:
     """Events in the format of ``source`` (``usage`` is the generic schema)."""
     return await receive(request, source)
+
+
+@router.post("/v1/traces", status_code=202)
+async def otlp_traces(request: Request) -> JSONResponse:
+    """OTLP/HTTP JSON traces, so an OpenTelemetry collector or SDK can export straight in."""
+    return await receive(request, otel.SOURCE)
