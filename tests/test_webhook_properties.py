@@ -1,0 +1,145 @@
+"""Property tests over HTTP: random and mutated bodies posted to the live app, for every source.
+
+Whatever arrives — random bytes, random JSON, vendor fixtures with values swapped, dropped,
+negated, blown up or cut short, under any content type or encoding — the answer is one of
+202/400/413/415 with a JSON body, never a 5xx, and every rejected event says why.
+
+One server per test (Hypothesis runs many examples against it), so each source costs one start.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.context import AppContext
+from bot.ingest.adapters import ADAPTERS
+from bot.store.db import create_engine
+from tests.adapters.test_adapter_properties import (
+    NDJSON,
+    VALID_BODIES,
+    _documents,
+    _mutate,
+    json_values,
+)
+from tests.conftest import FROZEN_NOW, WEBHOOK_TOKEN, make_settings, serve_app
+
+LIMIT = 16 * 1024
+EXAMPLES = 20  # per property; three properties per route
+ROUTES = [f"/webhooks/{source}" for source in sorted(ADAPTERS)] + ["/v1/traces"]
+ALLOWED = {202, 400, 413, 415}
+
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        NDJSON,
+        "application/x-protobuf",
+        "text/plain",
+        None,
+    ]
+)
+encodings = st.sampled_from([None, None, None, "gzip", "gzip-broken", "br"])
+
+
+def fixtures_for(route: str) -> list[tuple[str, str]]:
+    source = "otel" if route == "/v1/traces" else route.rsplit("/", 1)[1]
+    return VALID_BODIES[source]
+
+
+def send(
+    client: httpx.Client,
+    route: str,
+    body: bytes,
+    content_type: str | None,
+    encoding: str | None,
+    pad: bool,
+) -> None:
+    if pad:
+        body += b" " * LIMIT
+    headers = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    if content_type:
+        headers["content-type"] = content_type
+    if encoding == "gzip":
+        body = gzip.compress(body)
+        headers["content-encoding"] = "gzip"
+    elif encoding == "gzip-broken":
+        body = gzip.compress(body)[: max(1, len(body) // 2)]
+        headers["content-encoding"] = "gzip"
+    elif encoding:
+        headers["content-encoding"] = encoding
+    response = client.post(route, content=body, headers=headers)
+    check(response)
+
+
+def check(response: httpx.Response) -> None:
+    assert response.status_code in ALLOWED, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/json"
+    answer: Any = response.json()
+    if response.status_code != 202:
+        assert isinstance(answer["error"], str) and answer["error"].strip()
+        return
+    assert set(answer) == {"accepted", "duplicates", "rejected"}
+    assert isinstance(answer["accepted"], int) and answer["accepted"] >= 0
+    assert isinstance(answer["duplicates"], int) and answer["duplicates"] >= 0
+    for rejection in answer["rejected"]:
+        assert isinstance(rejection["index"], int) and rejection["index"] >= 0
+        assert isinstance(rejection["error"], str) and rejection["error"].strip()
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_no_body_makes_a_5xx(route: str, database_url: str) -> None:
+    engine = create_engine(database_url)
+    context = AppContext(
+        make_settings(database_url, webhook_max_body_bytes=LIMIT), engine, lambda: FROZEN_NOW
+    )
+    property_settings = settings(max_examples=EXAMPLES, deadline=None, database=None)
+    try:
+        with serve_app(context) as live:
+            client = live.client
+
+            @property_settings
+            @given(
+                body=st.binary(max_size=400),
+                content_type=content_types,
+                encoding=encodings,
+                pad=st.booleans(),
+            )
+            def random_bytes(
+                body: bytes, content_type: str | None, encoding: str | None, pad: bool
+            ) -> None:
+                send(client, route, body, content_type, encoding, pad)
+
+            @property_settings
+            @given(document=json_values, content_type=content_types, as_lines=st.booleans())
+            def random_json(document: Any, content_type: str | None, as_lines: bool) -> None:
+                if as_lines and isinstance(document, list):
+                    body = "\n".join(json.dumps(item) for item in document).encode()
+                else:
+                    body = json.dumps(document).encode()
+                send(client, route, body, content_type, None, False)
+
+            @property_settings
+            @given(data=st.data())
+            def mutated_fixtures(data: st.DataObject) -> None:
+                text, content_type = data.draw(st.sampled_from(fixtures_for(route)))
+                documents = [_mutate(d, data) for d in _documents(text, content_type)]
+                if content_type == NDJSON:
+                    body = "\n".join(json.dumps(d) for d in documents).encode()
+                else:
+                    body = json.dumps(documents[0]).encode()
+                if data.draw(st.booleans(), label="truncate"):
+                    body = body[: data.draw(st.integers(0, len(body)), label="cut")]
+                send(client, route, body, content_type, data.draw(encodings), False)
+
+            random_bytes()
+            random_json()
+            mutated_fixtures()
+    finally:
+        engine.dispose()
