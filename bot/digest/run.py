@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -81,17 +81,23 @@ def run_digest(
     now: datetime,
     dry_run: bool = False,
     writer: Writer = template_writer,
+    facts: Mapping[int, Facts] | None = None,
 ) -> list[DigestOutcome]:
     """Build and (unless ``dry_run``) deliver each person's digest for ``week``.
 
     A person whose delivery row is already final, or held by another sender, is left alone, so
     running this twice sends nothing twice. A failure for one person is recorded and the run
     goes on with the next.
+
+    ``facts``: facts already computed for this week by person id (``facts_for_many`` computes a
+    whole organisation's in a few grouped queries); anyone not in it is computed one by one.
     """
+    given = facts or {}
     outcomes = []
     for person in people:
         try:
-            outcomes.append(_one(engine, person, week, tz, deliverer, now, dry_run, writer))
+            known = given.get(person.id) if person.id is not None else None
+            outcomes.append(_one(engine, person, week, tz, deliverer, now, dry_run, writer, known))
         except Exception as exc:  # one person's failure must not stop everyone else's digest
             if isinstance(exc, DeliveryError) and exc.stop_run:
                 raise
@@ -109,6 +115,7 @@ def _one(
     now: datetime,
     dry_run: bool,
     writer: Writer,
+    known_facts: Facts | None = None,
 ) -> DigestOutcome:
     assert person.id is not None
     name = display_name(person)
@@ -117,7 +124,7 @@ def _one(
         existing = deliveries.get_delivery(session, person.id, str(week))
         if existing is not None and existing.status in deliveries.FINAL and not dry_run:
             return DigestOutcome(person.email, name, "already", existing.status)
-        facts = facts_for(session, person, week, tz)
+        facts = known_facts if known_facts is not None else facts_for(session, person, week, tz)
 
     reason = skip_reason(person, facts, now)
     if dry_run:

@@ -1,0 +1,224 @@
+"""SQL aggregation for many people at once: the numbers of ``bot.store.aggregates``, grouped by
+person, so a digest run for a whole organisation makes a handful of queries per chunk of people
+instead of several per person. Every function returns exactly what its one-person counterpart
+returns for each person (people with nothing to count are absent; callers use the zero value).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
+from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _in_range, _someone_else
+from bot.store.models import Artifact, Delivery, Event
+
+
+@dataclass
+class Usage:
+    """One person's usage in a range: totals, by tool, by model (``usage_totals`` & co.)."""
+
+    totals: UsageTotals = field(default_factory=UsageTotals)
+    by_tool: list[ToolUsage] = field(default_factory=list)
+    by_model: list[ToolUsage] = field(default_factory=list)
+
+
+def usage(
+    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, Usage]:
+    """Totals, per-tool and per-model usage of each person, from one query grouped by
+    (person, tool, model); the groups are then added up per tool and per model."""
+    if not person_ids:
+        return {}
+    tool = sa.func.coalesce(col(Event.tool), col(Event.source))
+    model = sa.func.coalesce(col(Event.model), "unknown")
+    rows = session.exec(
+        select(
+            Event.person_id,
+            tool,
+            model,
+            sa.func.sum(Event.input_tokens),
+            sa.func.sum(Event.cached_tokens),
+            sa.func.sum(Event.output_tokens),
+            sa.func.sum(Event.cost_nanos),
+            sa.func.sum(Event.requests),
+        )
+        .where(
+            col(Event.person_id).in_(person_ids),
+            Event.type == USAGE,
+            _in_range(start, end),
+        )
+        .group_by(Event.person_id, tool, model)
+    ).all()
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    tools: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    models: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for person_id, tool_name, model_name, inp, cached, out, cost, requests in rows:
+        numbers = [int(inp or 0), int(cached or 0), int(out or 0), int(cost or 0)]
+        person_total = totals[person_id]
+        for index, value in enumerate([*numbers, int(requests or 0)]):
+            person_total[index] += value
+        for groups, name in ((tools, str(tool_name)), (models, str(model_name))):
+            group = groups[person_id][name]
+            group[0] += numbers[0] + numbers[2]
+            group[1] += numbers[3]
+    return {
+        person_id: Usage(
+            UsageTotals(*numbers),
+            [ToolUsage(name, t, c) for name, (t, c) in tools[person_id].items()],
+            [ToolUsage(name, t, c) for name, (t, c) in models[person_id].items()],
+        )
+        for person_id, numbers in totals.items()
+    }
+
+
+def weekly_tokens(
+    session: Session, person_ids: Sequence[int], ranges: list[tuple[datetime, datetime]]
+) -> dict[int, list[int]]:
+    """Token totals of each person for each [start, end) range, in the order given."""
+    if not person_ids or not ranges:
+        return {}
+    bucket = sa.case(
+        *[(_in_range(start, end), index) for index, (start, end) in enumerate(ranges)], else_=None
+    )
+    rows = session.exec(
+        select(
+            Event.person_id, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens))
+        )
+        .where(
+            col(Event.person_id).in_(person_ids),
+            Event.type == USAGE,
+            _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
+        )
+        .group_by(Event.person_id, bucket)
+    ).all()
+    found: dict[int, list[int]] = {}
+    for person_id, index, tokens in rows:
+        if index is not None:
+            found.setdefault(person_id, [0] * len(ranges))[int(index)] = int(tokens or 0)
+    return found
+
+
+def artifacts_by_kind(
+    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, list[KindCounts]]:
+    """Per person, ``aggregates.artifacts_by_kind``: created in the range, by kind, and how many
+    of those were viewed by someone else and how many used, before ``end``."""
+    if not person_ids:
+        return {}
+    created = aliased(Event)
+    viewed = aliased(Event)
+    used = aliased(Event)
+    viewed_by_other = (
+        sa.exists()
+        .where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        )
+        .correlate(created)
+    )
+    was_used = (
+        sa.exists()
+        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
+        .correlate(created)
+    )
+    rows = session.exec(
+        select(
+            created.person_id,
+            Artifact.kind,
+            sa.func.count(sa.distinct(created.artifact_id)),
+            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
+            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
+        )
+        .join(Artifact, col(Artifact.id) == created.artifact_id)
+        .where(
+            col(created.person_id).in_(person_ids),
+            created.type == CREATED,
+            created.occurred_at >= start,
+            created.occurred_at < end,
+        )
+        .group_by(created.person_id, Artifact.kind)
+    ).all()
+    found: dict[int, list[KindCounts]] = defaultdict(list)
+    for person_id, kind, c, v, u in rows:
+        found[person_id].append(KindCounts(str(kind), int(c), int(v), int(u)))
+    return dict(found)
+
+
+def distinct_viewers(
+    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """Per person, how many other people viewed any of their artifacts during the range."""
+    if not person_ids:
+        return {}
+    created = aliased(Event)
+    viewed = aliased(Event)
+    viewer = sa.func.coalesce(
+        sa.cast(viewed.person_id, sa.String), viewed.actor_kind + ":" + viewed.actor_value
+    )
+    rows = session.exec(
+        select(created.person_id, sa.func.count(sa.distinct(viewer)))
+        .select_from(viewed)
+        .join(created, sa.and_(created.artifact_id == viewed.artifact_id, created.type == CREATED))
+        .where(
+            col(created.person_id).in_(person_ids),
+            viewed.type == VIEWED,
+            viewed.occurred_at >= start,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        )
+        .group_by(created.person_id)
+    ).all()
+    return {person_id: int(count or 0) for person_id, count in rows}
+
+
+def unopened_artifacts(
+    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """Per person, artifacts created in [start, end) that nobody else had opened by ``end``."""
+    if not person_ids:
+        return {}
+    created = aliased(Event)
+    viewed = aliased(Event)
+    opened = (
+        sa.exists()
+        .where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        )
+        .correlate(created)
+    )
+    rows = session.exec(
+        select(created.person_id, sa.func.count(sa.distinct(created.artifact_id)))
+        .where(
+            col(created.person_id).in_(person_ids),
+            created.type == CREATED,
+            created.occurred_at >= start,
+            created.occurred_at < end,
+            ~opened,
+        )
+        .group_by(created.person_id)
+    ).all()
+    return {person_id: int(count or 0) for person_id, count in rows}
+
+
+def delivered_facts(session: Session, person_ids: Sequence[int], week: str) -> dict[int, str]:
+    """The facts JSON recorded with each person's delivery for ``week`` (where there is one)."""
+    if not person_ids:
+        return {}
+    rows = session.exec(
+        select(Delivery.person_id, Delivery.facts_json).where(
+            col(Delivery.person_id).in_(person_ids), Delivery.week == week
+        )
+    ).all()
+    return {person_id: facts_json for person_id, facts_json in rows if facts_json}

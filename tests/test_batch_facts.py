@@ -1,0 +1,192 @@
+"""facts_for_many gives exactly the facts facts_for gives, person by person, on both databases:
+for a hand-made week and a seeded random organisation (unmapped viewers, self-views, org-level
+usage, several tools and models, baseline weeks, last week's warnings), in two time zones."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.digest.deliverers import ConsoleDeliverer
+from bot.digest.run import run_digest
+from bot.digest.weekly_facts import facts_for, facts_for_many
+from bot.domain.facts import Facts
+from bot.domain.weeks import Week, parse_week
+from bot.ingest.pipeline import ingest_body
+from bot.store import batch_aggregates
+from bot.store.db import transaction
+from bot.store.models import Delivery
+from bot.store.people import all_people
+from bot.store.workspace import THRESHOLDS, set_setting
+from tests.conftest import FROZEN_NOW
+from tests.helpers import artifact_event, dumps, usage_event
+from tests.test_facts import week_batch
+
+KINDS = ["dashboard", "report", "doc", "deck", "query", "pull_request", "Spreadsheet"]
+TOOLS = [("chatgpt", "gpt-4.1"), ("chatgpt", "gpt-4.1-mini"), ("claude", "claude-sonnet-4")]
+EMAILS = [f"person{n}@example.com" for n in range(14)]
+W47 = parse_week("2026-W47")
+
+
+def random_org(seed: int = 47) -> list[dict[str, Any]]:
+    """Six weeks of varied events for 14 people, some of them only ever mentioned by others."""
+    rng = random.Random(seed)
+    start = datetime(2026, 10, 12, tzinfo=UTC)  # Monday of 2026-W42
+    events: list[dict[str, Any]] = []
+    artifacts: list[tuple[str, str]] = []  # (external id, creator email)
+
+    def when(day: int) -> str:
+        moment = start + timedelta(days=day, minutes=rng.randrange(24 * 60))
+        return moment.isoformat().replace("+00:00", "Z")
+
+    for n in range(420):
+        day = rng.randrange(42)
+        actor = rng.choice(EMAILS[:12])  # the last two never act, so they have no events at all
+        roll = rng.random()
+        if roll < 0.45:
+            tool, model = rng.choice(TOOLS)
+            events.append(
+                usage_event(
+                    f"r-u{n}",
+                    actor,
+                    when(day),
+                    input_tokens=rng.randrange(0, 50_000),
+                    cached_tokens=rng.randrange(0, 100),
+                    output_tokens=rng.randrange(0, 5_000),
+                    cost_usd=f"{rng.randrange(0, 900)}.{rng.randrange(0, 10_000):04d}",
+                    tool=tool,
+                    model=model,
+                    requests=rng.randrange(1, 5),
+                )
+            )
+        elif roll < 0.65 or not artifacts:
+            external = f"art-{n}"
+            artifacts.append((external, actor))
+            events.append(
+                artifact_event(
+                    f"r-c{n}", "artifact.created", actor, when(day), external, rng.choice(KINDS)
+                )
+            )
+        elif roll < 0.9:
+            external, creator = rng.choice(artifacts)
+            viewer = creator if rng.random() < 0.2 else rng.choice(EMAILS[:12])
+            event = artifact_event(f"r-v{n}", "artifact.viewed", viewer, when(day), external)
+            if rng.random() < 0.15:  # someone the directory does not know
+                event["actor"] = {"external_id": f"ext-{rng.randrange(3)}", "source": "datadog"}
+            events.append(event)
+        else:
+            external, creator = rng.choice(artifacts)
+            events.append(artifact_event(f"r-x{n}", "artifact.used", creator, when(day), external))
+    # Org-level usage with an actor nobody maps, in the reported week.
+    unmapped = usage_event("r-org", EMAILS[0], "2026-11-18T10:00:00Z", input_tokens=77)
+    unmapped["actor"] = {"external_id": "svc-1", "source": "openai"}
+    events.append(unmapped)
+    return events
+
+
+@pytest.fixture
+def org(engine: Engine) -> Engine:
+    for batch in (week_batch(), random_org()):
+        outcome = ingest_body(engine, "usage", dumps({"events": batch}), "application/json")
+        assert outcome.rejected == []
+    with transaction(engine) as session:
+        set_setting(
+            session,
+            THRESHOLDS,
+            {"unused_min_created": 1, "unused_max_viewed_share": 0.5, "spike_min_tokens": 1000},
+            actor="test",
+            now=FROZEN_NOW,
+        )
+    return engine
+
+
+def one_by_one(engine: Engine, week: Week, tz: ZoneInfo) -> dict[int, Facts]:
+    with Session(engine) as session:
+        return {p.id: facts_for(session, p, week, tz) for p in all_people(session) if p.id}
+
+
+def batched(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> dict[int, Facts]:
+    with Session(engine) as session:
+        return facts_for_many(session, all_people(session), week, tz, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+@pytest.mark.parametrize("week", ["2026-W43", "2026-W45", "2026-W47", "2026-W48"])
+def test_the_same_facts_as_one_person_at_a_time(org: Engine, zone: str, week: str) -> None:
+    tz = ZoneInfo(zone)
+    expected = one_by_one(org, parse_week(week), tz)
+    assert len(expected) >= 14
+    assert any(f.is_empty for f in expected.values())
+    if week != "2026-W48":  # W48 is after the data: everyone's facts are (nearly) empty
+        assert any(f.nudges for f in expected.values())
+        assert any(f.artifacts_viewed_by_others for f in expected.values())
+        assert any(f.unopened_recent for f in expected.values())
+        assert any(f.viewers for f in expected.values())
+    for batch_size in (4, 500):
+        assert batched(org, parse_week(week), tz, batch_size) == expected
+
+
+def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
+    """Last week's warnings (read from the deliveries) give the same recovery notes."""
+    tz = ZoneInfo("UTC")
+    with transaction(org) as session:
+        people = all_people(session)
+        for person in people:
+            assert person.id is not None
+            nudges = [
+                {"rule": "spend_spike", "level": "warning"},
+                {"rule": "unused_artifacts", "level": "warning"},
+                {"rule": "praise", "level": "info"},
+            ]
+            session.add(
+                Delivery(
+                    person_id=person.id,
+                    week="2026-W46",
+                    status="sent",
+                    facts_json=json.dumps({"nudges": nudges}),
+                )
+            )
+    expected = one_by_one(org, W47, tz)
+    assert any(n.get("recovered") for f in expected.values() for n in f.nudges)
+    assert batched(org, W47, tz, 3) == expected
+
+
+def test_nobody_and_people_without_events(engine: Engine) -> None:
+    with Session(engine) as session:
+        assert facts_for_many(session, [], W47, ZoneInfo("UTC")) == {}
+        assert batch_aggregates.usage(session, [], *W47.bounds(ZoneInfo("UTC"))) == {}
+
+
+def test_run_digest_uses_the_facts_it_is_given(org: Engine) -> None:
+    """Precomputed facts are what the digest is built from; anyone missing is computed."""
+    tz = ZoneInfo("UTC")
+    expected = one_by_one(org, W47, tz)
+    with Session(org) as session:
+        people = all_people(session)
+        given = facts_for_many(session, people[1:], W47, tz)
+    assert people[1].id is not None
+    marked = replace(given[people[1].id], viewers=4242)
+    given[people[1].id] = marked
+    outcomes = run_digest(
+        org,
+        people,
+        week=W47,
+        tz=tz,
+        deliverer=ConsoleDeliverer(io.StringIO()),
+        now=FROZEN_NOW,
+        dry_run=True,
+        facts=given,
+    )
+    assert outcomes[1].facts is marked
+    assert [o.facts for o in outcomes] == [
+        marked if p.id == people[1].id else expected[p.id] for p in people if p.id
+    ]
