@@ -107,11 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     directory_import.add_argument("file", metavar="FILE.csv")
     directory_import.set_defaults(handler=cmd_directory_import)
+    directory_sync = directory_commands.add_parser(
+        "sync-slack", help="people, time zones and user-group teams from Slack (users.list)"
+    )
+    directory_sync.set_defaults(handler=cmd_directory_sync_slack)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_upgrade = db_commands.add_parser("upgrade", help="apply migrations")
     db_upgrade.set_defaults(handler=cmd_db_upgrade)
+    db_purge = db_commands.add_parser(
+        "purge", help="delete raw events older than the retention period (weekly totals stay)"
+    )
+    db_purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    db_purge.set_defaults(handler=cmd_db_purge)
 
     forget = commands.add_parser("forget", help="erase a person's data everywhere")
     forget.add_argument("--user", required=True, help="email")
@@ -424,6 +433,26 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
         f"{result.events_attributed} earlier events attributed"
     )
     return 1 if parsed.problems else 0
+
+
+def cmd_directory_sync_slack(args: argparse.Namespace) -> int:
+    from jobs.slack_sync import sync_slack
+
+    with _context() as context:
+        report = sync_slack(context)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    from jobs.retention import run_retention
+
+    with _context() as context:
+        report = run_retention(context, dry_run=args.dry_run)
+    print(report.summary())
+    return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 DIGEST_TICK_ID = "digest_tick"
 MISFIRE_GRACE_SECONDS = 30 * 60
+SLACK_SYNC_ID = "slack_directory_sync"  # daily at 04:00 UTC, and once at start-up
+RETENTION_ID = "retention_purge"  # daily at 03:30 UTC
+DAILY_MISFIRE_GRACE_SECONDS = 6 * 60 * 60
 
 
 def build_scheduler() -> BackgroundScheduler:
@@ -54,6 +57,40 @@ def add_digest_tick(
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         next_run_time=first_run or datetime.now(UTC),
     )
+
+
+def add_daily_jobs(
+    scheduler: BackgroundScheduler, context: AppContext, *, first_sync: datetime | None = None
+) -> None:
+    """The retention purge every day; with a bot token, the Slack directory sync every day and
+    right away (``first_sync``, default now), so people and time zones are there from the start."""
+    from jobs.retention import run_retention_safely
+    from jobs.slack_sync import run_slack_sync_safely
+
+    scheduler.add_job(
+        run_retention_safely,
+        CronTrigger(hour=3, minute=30, timezone=UTC),
+        args=[context],
+        id=RETENTION_ID,
+        name="purge raw events past the retention period",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=DAILY_MISFIRE_GRACE_SECONDS,
+    )
+    if context.settings.slack_bot_token:
+        scheduler.add_job(
+            run_slack_sync_safely,
+            CronTrigger(hour=4, minute=0, timezone=UTC),
+            args=[context],
+            id=SLACK_SYNC_ID,
+            name="people, time zones and user-group teams from Slack",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=DAILY_MISFIRE_GRACE_SECONDS,
+            next_run_time=first_sync or datetime.now(UTC),
+        )
 
 
 def run_tick_safely(context: AppContext, stopping: threading.Event) -> TickReport | None:
@@ -90,8 +127,12 @@ def start_scheduler(
     scheduler = build_scheduler()
     run = tick or (lambda flag: run_tick_safely(context, flag))
     add_digest_tick(scheduler, lambda: run(stopping))
+    add_daily_jobs(scheduler, context)
     scheduler.start()
-    log.info("scheduler started: digest tick now and at every full hour (UTC)")
+    log.info(
+        "scheduler started: digest tick now and at every full hour (UTC); retention purge daily%s",
+        "; Slack directory sync now and daily" if context.settings.slack_bot_token else "",
+    )
     return DigestScheduler(scheduler, stopping)
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.events import EventType
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
-from bot.store.models import Artifact, Event
+from bot.store.models import Artifact, Event, WeeklyTotal
 
 USAGE = EventType.USAGE.value
 CREATED = EventType.ARTIFACT_CREATED.value
@@ -115,6 +115,22 @@ def weekly_tokens(
     for index, tokens in rows:
         if index is not None:
             totals[int(index)] = int(tokens or 0)
+    # Weeks whose raw events the retention job purged live on in weekly_totals (the purged
+    # events are gone, so adding never counts an event twice).
+    rolled = session.exec(
+        select(
+            WeeklyTotal.week_start, col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens)
+        ).where(
+            WeeklyTotal.person_id == person_id,
+            col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
+            col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
+        )
+    ).all()
+    for week_start, tokens in rolled:
+        for index, (start, end) in enumerate(ranges):
+            if start <= week_start < end:
+                totals[index] += int(tokens or 0)
+                break
     return totals
 
 

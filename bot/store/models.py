@@ -225,3 +225,29 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str | None = Field(default=None, max_length=200)
     details: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class WeeklyTotal(SQLModel, table=True):
+    """One person's totals for one ISO week, kept after the week's raw events are purged.
+
+    Filled by the retention job from the events it is about to delete (``bot.store.retention``),
+    added to what an earlier purge of the same week stored, so each event counts exactly once.
+    ``week_start`` is the week's Monday 00:00 in the organisation's time zone, as UTC.
+    """
+
+    __tablename__ = "weekly_totals"
+
+    person_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    )
+    week: str = Field(sa_column=sa.Column(sa.String(8), primary_key=True))
+    week_start: datetime = _ts(index=True)
+    input_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    cached_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    output_tokens: int = Field(default=0, sa_type=sa.BigInteger)
+    cost_nanos: int = Field(default=0, sa_type=sa.BigInteger)
+    requests: int = Field(default=0, sa_type=sa.BigInteger)
+    artifacts_created: int = Field(default=0)
+    artifacts_viewed_by_others: int = Field(default=0)
+    artifacts_used: int = Field(default=0)
+    updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,163 @@
+"""The daily retention purge (DESIGN §5.5): raw events older than the retention period go; each
+person's weekly totals stay.
+
+Week by week, oldest first, one transaction per week: the events about to go are folded into
+``weekly_totals`` (``bot.store.retention``), deleted in batches, and the artifacts that lost their
+last event are deleted with them. A crash leaves whole weeks either purged and counted or
+untouched. On PostgreSQL a transaction-scoped advisory lock keeps two replicas from folding the
+same week twice. Each run that purged anything is written to the audit log as
+``retention.purge`` with its counts. ``ai-roi db purge [--dry-run]`` runs it on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.context import AppContext
+from bot.domain.weeks import week_of
+from bot.errors import ConfigError
+from bot.store import retention
+from bot.store.db import transaction
+from bot.store.models import AuditEntry, Event
+from bot.store.workspace import DEFAULT_RETENTION_DAYS, RETENTION_DAYS, get_setting
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5_000
+PURGE_LOCK_KEY = 0x41_49_52_4F_50  # "AIROP": one purge of a week at a time (PostgreSQL)
+ACTOR = "retention"
+
+
+@dataclass
+class PurgeReport:
+    cutoff: datetime
+    retention_days: int
+    dry_run: bool = False
+    events: int = 0
+    person_weeks: int = 0
+    artifacts: int = 0
+    weeks: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["cutoff"] = self.cutoff.isoformat()
+        return data
+
+    def summary(self) -> str:
+        verb = "would purge" if self.dry_run else "purged"
+        weeks = (
+            f" in {len(self.weeks)} weeks ({self.weeks[0]}…{self.weeks[-1]})" if self.weeks else ""
+        )
+        kept = "" if self.dry_run else f"; {self.person_weeks} weekly totals updated"
+        return (
+            f"retention {self.retention_days} days (before {self.cutoff:%Y-%m-%d %H:%M} UTC): "
+            f"{verb} {self.events} events{weeks} and {self.artifacts} artifacts{kept}"
+        )
+
+
+def retention_days(session: Session) -> int:
+    days = get_setting(session, RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ConfigError(f"retention_days must be a whole number of days ≥ 1, not {days!r}")
+    return days
+
+
+def purge_events(
+    engine: Engine,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    actor: str = ACTOR,
+) -> PurgeReport:
+    """Purge events older than the workspace's retention period as of ``now``."""
+    with Session(engine) as session:
+        days = retention_days(session)
+    report = PurgeReport(cutoff=now - timedelta(days=days), retention_days=days, dry_run=dry_run)
+    if dry_run:
+        with Session(engine) as session:
+            report.events, _, report.artifacts = retention.count_before(session, report.cutoff)
+            report.weeks = _weeks_before(session, report.cutoff, tz)
+        return report
+    while _purge_oldest_week(engine, report, now=now, tz=tz, batch_size=batch_size):
+        pass
+    if report.events:
+        with transaction(engine) as session:
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor=actor,
+                    action="retention.purge",
+                    target="events",
+                    details=json.dumps(report.to_json(), sort_keys=True),
+                )
+            )
+    return report
+
+
+def _purge_oldest_week(
+    engine: Engine, report: PurgeReport, *, now: datetime, tz: tzinfo, batch_size: int
+) -> bool:
+    """Fold and delete the oldest week's events before the cutoff; False when none are left."""
+    with transaction(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PURGE_LOCK_KEY})
+        oldest = retention.oldest_event_before(session, report.cutoff)
+        if oldest is None:
+            return False
+        week = week_of(oldest, tz)
+        week_start, week_end = week.bounds(tz)
+        end = min(week_end, report.cutoff)
+        max_id = retention.last_event_id(session, week_start, end)
+        if max_id is None:  # pragma: no cover - the oldest event is in this range
+            return False
+        purge = retention.PurgeRange(str(week), week_start, week_end, week_start, end, max_id)
+        report.person_weeks += retention.fold_into_weekly_totals(session, purge, now=now)
+        artifact_ids = retention.artifacts_in(session, purge)
+        report.events += retention.delete_events(session, purge, batch_size=batch_size)
+        report.artifacts += retention.delete_orphaned_artifacts(
+            session, artifact_ids, batch_size=batch_size
+        )
+        if str(week) not in report.weeks:
+            report.weeks.append(str(week))
+    return True
+
+
+def _weeks_before(session: Session, cutoff: datetime, tz: tzinfo) -> list[str]:
+    weeks: list[str] = []
+    oldest = retention.oldest_event_before(session, cutoff)
+    while oldest is not None and oldest < cutoff:
+        week = week_of(oldest, tz)
+        weeks.append(str(week))
+        next_start = week.shift(1).bounds(tz)[0]
+        oldest = session.exec(
+            select(sa.func.min(Event.occurred_at)).where(
+                col(Event.occurred_at) >= next_start, col(Event.occurred_at) < cutoff
+            )
+        ).one()
+    return weeks
+
+
+def run_retention(context: AppContext, *, dry_run: bool = False) -> PurgeReport:
+    return purge_events(
+        context.engine, now=context.clock(), tz=context.settings.timezone, dry_run=dry_run
+    )
+
+
+def run_retention_safely(context: AppContext) -> PurgeReport | None:
+    """The scheduled run: logs a failure with its traceback; tomorrow's run tries again."""
+    try:
+        report = run_retention(context)
+    except Exception:
+        log.exception("retention purge failed; the next daily run retries")
+        return None
+    log.info("%s", report.summary())
+    return report
