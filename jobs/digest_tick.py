@@ -28,7 +28,7 @@ from bot.context import AppContext
 from bot.digest.deliverers import Deliverer
 from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
 from bot.digest.service import deliverer_for
-from bot.digest.summarizer import Summarizer
+from bot.digest.summarizer_config import summarizer_for
 from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, due_week, personal_schedule
 from bot.domain.weeks import Week
 from bot.store import deliveries
@@ -128,7 +128,9 @@ def digest_tick(
         if not pending:
             return report
         deliverer = deliverer or deliverer_for(context, out or sys.stdout)
-        with Summarizer.from_settings(context.settings) as summarizer:
+        with Session(context.engine) as session:
+            summarizer = summarizer_for(context, session)
+        with summarizer:
             writer = summarizer_writer(summarizer)
             for week, group in pending.items():
                 for person in group:

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer, Deliverer
 from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
-from bot.digest.summarizer import Summarizer
+from bot.digest.summarizer_config import summarizer_for
 from bot.domain.weeks import Week
 from bot.errors import ConfigError
 from bot.store.models import Person
@@ -35,7 +35,9 @@ def digest_now(
         else:
             people = list(session.exec(select(Person).order_by(col(Person.email))).all())
     deliverer = deliverer_for(context, out)
-    with Summarizer.from_settings(context.settings) as summarizer:
+    with Session(context.engine) as session:
+        summarizer = summarizer_for(context, session)
+    with summarizer:
         return run_digest(
             context.engine,
             people,

@@ -28,3 +28,28 @@ ADMIN_TEAMS = "admin_teams"
 TEAMS_VIEW = "admin_teams_modal"
 
 COMMAND = "/ai-roi"
+
+# My settings (App Home, everyone).
+HOME_MY_SETTINGS = "home_my_settings"
+MY_SETTINGS_VIEW = "home_my_settings_modal"
+
+# Admin settings (App Home admin section); each button opens its modal.
+ADMIN_MIN_GROUP_SIZE = "admin_min_group_size"
+ADMIN_SCHEDULE = "admin_default_schedule"
+ADMIN_LLM = "admin_llm"
+ADMIN_RETENTION = "admin_retention"
+MIN_GROUP_SIZE_VIEW = "admin_min_group_size_modal"
+SCHEDULE_VIEW = "admin_default_schedule_modal"
+LLM_VIEW = "admin_llm_modal"
+RETENTION_VIEW = "admin_retention_modal"
+
+ADMIN_ACTIONS = (ADMIN_MIN_GROUP_SIZE, ADMIN_SCHEDULE, ADMIN_LLM, ADMIN_RETENTION)
+ADMIN_VIEW_CALLBACKS = (MIN_GROUP_SIZE_VIEW, SCHEDULE_VIEW, LLM_VIEW, RETENTION_VIEW)
+
+# Inside the teams modal (TEAMS_VIEW): user groups as teams, and leads for a team.
+TEAMS_USERGROUPS = "teams_usergroups"
+TEAMS_MORE_USERGROUPS = "teams_more_usergroups"
+TEAMS_PICK_TEAM = "teams_pick_team"
+TEAMS_LEADS = "teams_leads"
+TEAMS_PAGE = "teams_page"
+TEAMS_ACTIONS = (TEAMS_PICK_TEAM, TEAMS_PAGE)

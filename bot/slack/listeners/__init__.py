@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, admin, commands, events, home_settings, teams_admin, views
 
 
 def register(app: App, context: AppContext) -> None:
@@ -14,3 +14,6 @@ def register(app: App, context: AppContext) -> None:
     commands.register(app, context)
     actions.register(app, context)
     views.register(app, context)
+    teams_admin.register(app, context)
+    home_settings.register(app, context)
+    admin.register(app, context)

@@ -1,0 +1,335 @@
+"""The App Home for everyone, through signed requests into the real app and the fake Slack Web
+API: the home itself, my settings (day and time, snooze, share default), unsnooze, export,
+delete with its confirm dialog, and requests with a stale or forged signature."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.context import AppContext
+from bot.digest.deliverers import ConsoleDeliverer
+from bot.digest.run import run_digest
+from bot.domain.directory import parse_directory
+from bot.domain.weeks import Week
+from bot.ingest.pipeline import ingest_body
+from bot.slack import ids
+from bot.slack.blocks.home import SHARE_DEFAULT
+from bot.store.db import transaction
+from bot.store.directory import apply_directory
+from bot.store.models import AuditEntry, Delivery, Event, Person
+from jobs.digest_tick import due_people, workspace_schedule
+from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import (
+    SlackRequest,
+    app_home_opened,
+    block_actions,
+    view_dict,
+    view_submission,
+)
+from tests.helpers import artifact_event, dumps, usage_event
+from tests.support.blockkit import assert_valid_view
+
+SECRET = "home-signing-secret"
+W47 = Week(2026, 47)
+BERLIN = ZoneInfo("Europe/Berlin")
+DIRECTORY = """email,name,team,lead_of,slack_user_id
+ana@example.com,Ana Lopez,Data,,UANA
+"""
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_user(id="UANA", email="ana@example.com", real_name="Ana Lopez", tz="Europe/Berlin")
+        yield fake
+
+
+@pytest.fixture
+def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[LiveServer]:
+    with transaction(context.engine) as session:
+        apply_directory(session, parse_directory(DIRECTORY).rows)
+    events = [
+        usage_event(
+            "u1", "ana@example.com", "2026-11-18T09:00:00Z", input_tokens=5000, output_tokens=500
+        ),
+        usage_event(
+            "u2", "ana@example.com", "2026-11-24T09:00:00Z", input_tokens=7000, output_tokens=700
+        ),
+        artifact_event(
+            "a1", "artifact.created", "ana@example.com", "2026-11-18T09:00:00Z", "d1", "dashboard"
+        ),
+    ]
+    ingest_body(context.engine, "usage", dumps(events), "application/json")
+    with Session(context.engine) as session:
+        ana = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
+        ana.tz = "Europe/Berlin"
+        session.add(ana)
+        session.commit()
+        session.refresh(ana)
+    run_digest(
+        context.engine,
+        [ana],
+        week=W47,
+        tz=context.settings.timezone,
+        deliverer=ConsoleDeliverer(io.StringIO()),
+        now=FROZEN_NOW,
+    )
+    settings = make_settings(
+        database_url,
+        slack_bot_token=slack.token,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.base_url,
+    )
+    with serve_app(AppContext(settings, context.engine, context.clock)) as live:
+        yield live
+
+
+def send(live: LiveServer, request: SlackRequest, **sign: Any) -> Any:
+    secret = sign.pop("secret", SECRET)
+    return live.client.post(
+        "/slack/events", content=request.body, headers=request.headers(secret, **sign)
+    )
+
+
+def press(
+    live: LiveServer, slack: FakeSlack, action_id: str, user: str = "UANA", **sign: Any
+) -> Any:
+    request = block_actions(
+        user_id=user,
+        action_id=action_id,
+        value="x",
+        view=view_dict("home"),
+        trigger_id=slack.new_trigger_id(),
+    )
+    return send(live, request, **sign)
+
+
+def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.02)
+
+
+def ana(context: AppContext) -> Person:
+    with Session(context.engine) as session:
+        return session.exec(select(Person).where(Person.email == "ana@example.com")).one()
+
+
+def home_text(slack: FakeSlack, user: str = "UANA") -> str:
+    view = slack.home_view(user)
+    assert view is not None
+    assert_valid_view(view)
+    return json.dumps(view)
+
+
+def opened_modal(slack: FakeSlack, callback_id: str) -> dict[str, Any]:
+    views = [v.view for v in slack.views if v.method == "views.open"]
+    mine = [v for v in views if v.get("callback_id") == callback_id]
+    assert mine, f"no {callback_id} modal opened"
+    assert_valid_view(mine[-1])
+    return mine[-1]
+
+
+def settings_values(
+    weekday: str = "3",
+    time_text: str = "07:30",
+    snooze: str | None = None,
+    share: bool = False,
+) -> dict[str, dict[str, Any]]:
+    option = {"text": {"type": "plain_text", "text": "x"}, "value": weekday}
+    share_options = (
+        [{"text": {"type": "plain_text", "text": "share"}, "value": SHARE_DEFAULT}] if share else []
+    )
+    return {
+        "digest_weekday": {"value": {"type": "static_select", "selected_option": option}},
+        "digest_time": {"value": {"type": "timepicker", "selected_time": time_text}},
+        "snooze_until": {"value": {"type": "datepicker", "selected_date": snooze}},
+        "share_with_lead": {"value": {"type": "checkboxes", "selected_options": share_options}},
+    }
+
+
+def submit_settings(live: LiveServer, **values: Any) -> Any:
+    request = view_submission(
+        user_id="UANA", callback_id=ids.MY_SETTINGS_VIEW, values=settings_values(**values)
+    )
+    return send(live, request)
+
+
+def test_app_home_opened_publishes_my_week_settings_and_the_transparency_panel(
+    app: LiveServer, slack: FakeSlack
+) -> None:
+    assert send(app, app_home_opened(user_id="UANA")).status_code == 200
+    assert eventually(lambda: slack.home_view("UANA"))
+    text = home_text(slack)
+    assert "My AI week so far" in text and "7.7K tokens" in text  # this week: u2 only
+    assert "My last digest" in text and "2026-W47" in text
+    assert "Mondays at 09:00, your time (Europe/Berlin) (the workspace default)" in text
+    assert "at least *5* members" in text and "180 days" in text and "Never* prompt" in text
+    assert ids.HOME_MY_SETTINGS in text and ids.HOME_EXPORT in text and ids.HOME_DELETE in text
+    assert "Audit log" not in text and ids.ADMIN_LLM not in text  # Ana is no admin
+
+
+def test_my_settings_modal_saves_day_time_snooze_and_share_default(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    assert press(app, slack, ids.HOME_MY_SETTINGS).status_code == 200
+    assert eventually(lambda: slack.calls_to("views.open"))
+    modal = opened_modal(slack, ids.MY_SETTINGS_VIEW)
+    blocks = {b["block_id"]: b for b in modal["blocks"]}
+    assert blocks["digest_weekday"]["element"]["initial_option"]["value"] == "0"
+    assert blocks["digest_time"]["element"]["initial_time"] == "09:00"
+    assert "Europe/Berlin" in json.dumps(blocks["digest_time"])
+
+    response = submit_settings(app, snooze="2026-12-10", share=True)
+    assert response.status_code == 200 and response.text in ("", "{}")
+    person = ana(context)
+    assert (person.digest_weekday, person.digest_minute) == (3, 7 * 60 + 30)
+    assert person.snoozed_until == datetime(2026, 12, 10, tzinfo=BERLIN).astimezone(UTC)
+    assert person.share_with_lead_default is True
+    assert eventually(lambda: slack.home_view("UANA"))
+    text = home_text(slack)
+    assert "Thursdays at 07:30, your time (Europe/Berlin)" in text
+    assert "the workspace default" not in text
+    assert "Snoozed" in text and ids.HOME_UNSNOOZE in text
+    assert "on by default" in text
+
+    # The hourly tick reads the new slot in Ana's own time zone.
+    with Session(context.engine) as session:
+        default = workspace_schedule(session)
+        person = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
+    thursday_0729_berlin = datetime(2026, 11, 26, 7, 29, tzinfo=BERLIN).astimezone(UTC)
+    assert due_people([person], thursday_0729_berlin, UTC, default) == {}
+    assert due_people([person], thursday_0729_berlin + timedelta(minutes=2), UTC, default) == {
+        Week(2026, 47): [person]
+    }
+
+    # Unsnooze from the home.
+    assert press(app, slack, ids.HOME_UNSNOOZE).status_code == 200
+    assert eventually(lambda: ana(context).snoozed_until is None)
+
+
+def test_an_unchanged_slot_keeps_following_the_workspace_default(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    response = submit_settings(app, weekday="0", time_text="09:00")
+    assert response.status_code == 200
+    person = ana(context)
+    assert (person.digest_weekday, person.digest_minute) == (None, None)
+    assert person.snoozed_until is None and person.share_with_lead_default is False
+
+
+@pytest.mark.parametrize(
+    ("values", "errors"),
+    [
+        ({"snooze": "2026-11-25"}, {"snooze_until": "Pick a date after today, or leave it empty."}),
+        ({"snooze": "2028-01-01"}, {"snooze_until": "Snooze at most a year ahead."}),
+        ({"snooze": "not-a-date"}, {"snooze_until": "Pick a date."}),
+        ({"time_text": "25:00"}, {"digest_time": "Pick a time."}),
+        (
+            {"weekday": "9", "time_text": ""},
+            {
+                "digest_weekday": "Pick a day of the week.",
+                "digest_time": "Pick a time.",
+            },
+        ),
+    ],
+)
+def test_my_settings_field_errors_change_nothing(
+    app: LiveServer, context: AppContext, values: dict[str, Any], errors: dict[str, str]
+) -> None:
+    response = submit_settings(app, share=True, **values)
+    assert response.json() == {"response_action": "errors", "errors": errors}
+    person = ana(context)
+    assert person.digest_weekday is None and person.snoozed_until is None
+    assert person.share_with_lead_default is False
+
+
+def test_export_sends_my_data_as_a_file_to_my_dm(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    assert press(app, slack, ids.HOME_EXPORT).status_code == 200
+    files = eventually(lambda: [f for f in slack.files_to("UANA") if f.completed])
+    assert len(files) == 1
+    data = json.loads(files[0].content or b"")
+    assert files[0].filename == "ai-roi-my-data.json"
+    assert data["person"]["email"] == "ana@example.com"
+    assert {e["input_tokens"] for e in data["events"] if e["type"] == "ai.usage"} == {5000, 7000}
+    assert [d["week"] for d in data["digests"]] == ["2026-W47"]
+
+
+def test_delete_my_data_asks_first_then_erases_and_the_home_says_so(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    assert press(app, slack, ids.HOME_DELETE).status_code == 200
+    assert eventually(lambda: slack.calls_to("views.open"))
+    opened_modal(slack, ids.DELETE_CONFIRM_VIEW)
+    with Session(context.engine) as session:
+        assert session.exec(select(Event)).all()  # nothing erased by the button itself
+
+    confirm = view_submission(user_id="UANA", callback_id=ids.DELETE_CONFIRM_VIEW)
+    assert send(app, confirm).status_code == 200
+    assert eventually(lambda: slack.home_view("UANA"))
+    with Session(context.engine) as session:
+        assert session.exec(select(Event)).all() == []
+        assert session.exec(select(Delivery)).all() == []
+        forget = session.exec(select(AuditEntry).where(AuditEntry.action == "person.forget")).one()
+    assert forget.actor == "UANA" and "ana@example.com" not in (forget.details or "")
+    text = home_text(slack)
+    assert "You deleted your ai-roi data" in text
+    assert "Nothing recorded yet this week" in text and "No digest yet" in text
+
+
+@pytest.mark.parametrize("sign", [{"age": 600}, {"secret": "not-the-secret"}])
+def test_stale_or_forged_requests_are_refused_and_change_nothing(
+    app: LiveServer, slack: FakeSlack, context: AppContext, sign: dict[str, Any]
+) -> None:
+    assert press(app, slack, ids.HOME_MY_SETTINGS, **sign).status_code == 401
+    assert press(app, slack, ids.HOME_OPT_OUT, **sign).status_code == 401
+    request = view_submission(
+        user_id="UANA", callback_id=ids.MY_SETTINGS_VIEW, values=settings_values(share=True)
+    )
+    assert send(app, request, **sign).status_code == 401
+    confirm = view_submission(user_id="UANA", callback_id=ids.DELETE_CONFIRM_VIEW)
+    assert send(app, confirm, **sign).status_code == 401
+    time.sleep(0.2)
+    assert slack.calls_to("views.open") == [] and slack.calls_to("views.publish") == []
+    person = ana(context)
+    assert person.digest_weekday is None and not person.opted_out
+    assert not person.share_with_lead_default
+    with Session(context.engine) as session:
+        assert session.exec(select(Event)).all()
+
+
+def test_opt_out_toggles_and_republishes(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    assert press(app, slack, ids.HOME_OPT_OUT).status_code == 200
+    assert eventually(lambda: ana(context).opted_out)
+    assert eventually(lambda: "Opt back in" in json.dumps(slack.home_view("UANA") or {}))
+    home_text(slack)
+
+
+def test_today_for_a_snooze_is_today_in_my_time_zone(
+    app: LiveServer, context: AppContext, clock: dict[str, datetime]
+) -> None:
+    """At 23:30 UTC on Nov 25 it is already Nov 26 in Berlin, so Nov 26 is no longer ahead."""
+    clock["now"] = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
+    response = submit_settings(app, snooze="2026-11-26")
+    assert response.json()["errors"] == {
+        "snooze_until": "Pick a date after today, or leave it empty."
+    }
+    assert submit_settings(app, snooze="2026-11-27").status_code == 200
+    assert ana(context).snoozed_until == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
