@@ -187,9 +187,7 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
 
 def artifacts_in(session: Session, purge: PurgeRange) -> list[int]:
     rows = session.exec(
-        select(Event.artifact_id)
-        .where(col(Event.artifact_id).is_not(None), _in(purge))
-        .distinct()
+        select(Event.artifact_id).where(col(Event.artifact_id).is_not(None), _in(purge)).distinct()
     ).all()
     return sorted(int(artifact_id) for artifact_id in rows if artifact_id is not None)
 

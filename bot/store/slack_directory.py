@@ -374,5 +374,3 @@ def teams_with_leads(session: Session) -> list[tuple[Team, list[Person]]]:
 
 def team_by_id(session: Session, team_id: int) -> Team | None:
     return session.get(Team, team_id)
-
-
