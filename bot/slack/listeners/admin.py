@@ -211,18 +211,17 @@ def save(
 
 
 def register(app: App, context: AppContext) -> None:
-    for setting in ADMIN_SETTINGS:
-
-        def pressed(
-            ack: Ack, body: dict[str, Any], client: WebClient, setting: AdminSetting = setting
-        ) -> None:
+    # Bolt fills listener arguments by name, so each listener closes over its setting.
+    def bind(setting: AdminSetting) -> None:
+        def pressed(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()
             open_modal(context, client, body, setting)
 
-        def submitted(
-            ack: Ack, body: dict[str, Any], client: WebClient, setting: AdminSetting = setting
-        ) -> None:
+        def submitted(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             save(context, ack, client, body, setting)
 
         app.action(setting.action_id)(pressed)
         app.view(setting.callback_id)(submitted)
+
+    for setting in ADMIN_SETTINGS:
+        bind(setting)
