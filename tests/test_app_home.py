@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer
@@ -333,3 +333,48 @@ def test_today_for_a_snooze_is_today_in_my_time_zone(
     }
     assert submit_settings(app, snooze="2026-11-27").status_code == 200
     assert ana(context).snoozed_until == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
+
+
+def share_confirm(slack: FakeSlack) -> str:
+    message = slack.dms_to("UANA")[-1]
+    actions = next(b for b in message.blocks or [] if b["type"] == "actions")
+    share = next(e for e in actions["elements"] if e["action_id"] == ids.DIGEST_SHARE)
+    return str(share["confirm"]["text"]["text"])
+
+
+def test_the_share_default_shows_in_the_digest_confirm_but_sharing_still_needs_a_press(
+    app: LiveServer, slack: FakeSlack, context: AppContext, database_url: str
+) -> None:
+    from bot.slack.dm import slack_deliverer
+
+    settings = make_settings(
+        database_url, slack_bot_token=slack.token, slack_api_url=slack.base_url
+    )
+    slack_context = AppContext(settings, context.engine, context.clock)
+
+    def digest(week: Week) -> None:
+        run_digest(
+            context.engine,
+            [ana(context)],
+            week=week,
+            tz=UTC,
+            deliverer=slack_deliverer(slack_context),
+            now=FROZEN_NOW,
+        )
+
+    earlier = [
+        usage_event("u46", "ana@example.com", "2026-11-11T09:00:00Z", input_tokens=900),
+        usage_event("u45", "ana@example.com", "2026-11-04T09:00:00Z", input_tokens=800),
+    ]
+    ingest_body(context.engine, "usage", dumps(earlier), "application/json")
+    digest(Week(2026, 45))
+    assert "by default" not in share_confirm(slack)
+    assert submit_settings(app, weekday="0", time_text="09:00", share=True).status_code == 200
+    digest(Week(2026, 46))
+    assert "You chose to share your digests with your lead by default" in share_confirm(slack)
+    assert [m.user for m in slack.messages] == ["UANA", "UANA"]  # nothing went to anyone else
+    with Session(context.engine) as session:
+        shared = session.exec(
+            select(Delivery).where(col(Delivery.shared_with_lead_at).is_not(None))
+        )
+        assert shared.all() == []

@@ -179,5 +179,7 @@ def _compose(
 ) -> tuple[Reflection, str, list[dict[str, object]]]:
     template_text = template_reflection(facts, week_label=label)
     reflection = writer(facts, person, label, template_text)
-    blocks, text = digest_message(facts, reflection.text, week_label=label)
+    blocks, text = digest_message(
+        facts, reflection.text, week_label=label, share_default=person.share_with_lead_default
+    )
     return reflection, text, blocks

@@ -97,11 +97,20 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
     return element
 
 
-def digest_buttons(week: str) -> dict[str, Any]:
+SHARE_CONFIRM = "Your lead will get this reflection by DM, with your name on it."
+SHARE_DEFAULT_CONFIRM = (
+    "You chose to share your digests with your lead by default. Press Share to send this one: "
+    "your lead will get this reflection by DM, with your name on it."
+)
+
+
+def digest_buttons(week: str, *, share_default: bool = False) -> dict[str, Any]:
+    """The digest's buttons. Sharing is always the person's own press; with ``share_default``
+    (their App Home setting) the confirm dialog says that this is their default."""
     share = button("Share with my lead", ids.DIGEST_SHARE, week)
     share["confirm"] = {
         "title": plain("Share with your lead?", 100),
-        "text": plain("Your lead will get this reflection by DM, with your name on it.", 300),
+        "text": plain(SHARE_DEFAULT_CONFIRM if share_default else SHARE_CONFIRM, 300),
         "confirm": plain("Share", 30),
         "deny": plain("Cancel", 30),
     }
@@ -119,7 +128,7 @@ def digest_buttons(week: str) -> dict[str, Any]:
 
 
 def digest_message(
-    facts: Facts, reflection: str, *, week_label: str
+    facts: Facts, reflection: str, *, week_label: str, share_default: bool = False
 ) -> tuple[list[dict[str, Any]], str]:
     """The DM for one person-week, always within Slack's limits, with a plain-text fallback."""
     blocks: list[dict[str, Any]] = [
@@ -146,7 +155,7 @@ def digest_message(
     blocks.append(
         {"type": "context", "block_id": "digest_privacy", "elements": [mrkdwn(PRIVACY_NOTE)]}
     )
-    blocks.append(digest_buttons(facts.week))
+    blocks.append(digest_buttons(facts.week, share_default=share_default))
     assert len(blocks) <= MESSAGE_BLOCKS
     return blocks, clip(digest_text(facts, reflection, week_label=week_label), FALLBACK_TEXT)
 
