@@ -491,3 +491,30 @@ def test_llm_off_means_no_request_reaches_openai_during_ai_roi_digest(
     assert main(["digest", "--week", "2026-W46"]) == 0
     assert [request["model"] for request in cli_env.requests] == ["my-model-1"]
     capsys.readouterr()
+
+
+def test_the_thresholds_modal_is_admin_only_too(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    values = {
+        name: text(value)
+        for name, value in {
+            "unused_min_created": "10",
+            "unused_max_viewed_share": "0.3",
+            "spike_factor": "2",
+            "spike_min_tokens": "100000",
+            "no_outcome_min_cost_usd": "5",
+            "cost_per_used_max_usd": "10",
+        }.items()
+    }
+    assert press(app, slack, ids.HOME_EDIT_THRESHOLDS, "UANA").status_code == 200
+    refused = submit(app, ids.THRESHOLDS_VIEW, "UANA", values)
+    assert refused.json()["response_action"] == "errors"
+    time.sleep(0.2)
+    assert slack.calls_to("views.open") == []
+    with Session(context.engine) as session:
+        assert session.exec(select(WorkspaceSetting)).all() == []
+    assert press(app, slack, ids.HOME_EDIT_THRESHOLDS, "UADMIN").status_code == 200
+    opened = eventually(lambda: [v.view for v in slack.views if v.method == "views.open"])
+    assert [view["callback_id"] for view in opened] == [ids.THRESHOLDS_VIEW]
+    assert_valid_view(opened[0])
