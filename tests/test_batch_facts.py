@@ -24,7 +24,7 @@ from bot.domain.weeks import Week, parse_week
 from bot.ingest.pipeline import ingest_body
 from bot.store import batch_aggregates
 from bot.store.db import transaction
-from bot.store.models import Delivery
+from bot.store.models import Delivery, WeeklyTotal
 from bot.store.people import all_people
 from bot.store.workspace import THRESHOLDS, set_setting
 from tests.conftest import FROZEN_NOW
@@ -158,6 +158,28 @@ def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
     expected = one_by_one(org, W47, tz)
     assert any(n.get("recovered") for f in expected.values() for n in f.nudges)
     assert batched(org, W47, tz, 3) == expected
+
+
+def test_the_same_baseline_when_old_weeks_were_purged_into_weekly_totals(org: Engine) -> None:
+    """Weekly totals left by the retention purge count in the baseline, batched or not."""
+    with transaction(org) as session:
+        for n, person in enumerate(all_people(session)[:9]):
+            assert person.id is not None
+            for week in ("2026-W44", "2026-W45", "2026-W38"):  # W38: outside every baseline
+                session.add(
+                    WeeklyTotal(
+                        person_id=person.id,
+                        week=week,
+                        week_start=parse_week(week).bounds(ZoneInfo("UTC"))[0],
+                        input_tokens=1_000 * (n + 1),
+                        output_tokens=7 * n,
+                    )
+                )
+    for zone in ("UTC", "Europe/Berlin"):
+        tz = ZoneInfo(zone)
+        expected = one_by_one(org, W47, tz)
+        assert sum(sum(f.baseline_tokens) for f in expected.values()) > 45_000
+        assert batched(org, W47, tz, 4) == expected
 
 
 def test_nobody_and_people_without_events(engine: Engine) -> None:

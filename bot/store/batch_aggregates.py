@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
 from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _in_range, _someone_else
-from bot.store.models import Artifact, Delivery, Event
+from bot.store.models import Artifact, Delivery, Event, WeeklyTotal
 
 
 @dataclass
@@ -102,6 +102,23 @@ def weekly_tokens(
     for person_id, index, tokens in rows:
         if index is not None:
             found.setdefault(person_id, [0] * len(ranges))[int(index)] = int(tokens or 0)
+    # Weeks whose raw events the retention job purged live on in weekly_totals.
+    rolled = session.exec(
+        select(
+            WeeklyTotal.person_id,
+            WeeklyTotal.week_start,
+            col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens),
+        ).where(
+            col(WeeklyTotal.person_id).in_(person_ids),
+            col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
+            col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
+        )
+    ).all()
+    for person_id, week_start, tokens in rolled:
+        for index, (start, end) in enumerate(ranges):
+            if start <= week_start < end:
+                found.setdefault(person_id, [0] * len(ranges))[index] += int(tokens or 0)
+                break
     return found
 
 
