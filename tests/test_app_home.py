@@ -290,6 +290,7 @@ def test_delete_my_data_asks_first_then_erases_and_the_home_says_so(
     text = home_text(slack)
     assert "You deleted your ai-roi data" in text
     assert "Nothing recorded yet this week" in text and "No digest yet" in text
+    assert ana(context).opted_out  # deleting also stops the digests until they opt back in
 
 
 @pytest.mark.parametrize("sign", [{"age": 600}, {"secret": "not-the-secret"}])

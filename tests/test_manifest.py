@@ -14,6 +14,8 @@ from bot.context import AppContext
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals, build_facts
 from bot.domain.nudges import Thresholds
 from bot.slack.blocks.digest import digest_message
+from bot.slack import ids
+from bot.slack.blocks.admin_home import AdminState
 from bot.slack.blocks.home import HomeState, home_view, thresholds_modal
 from bot.slack.listeners import register
 from tests.conftest import make_settings

@@ -45,6 +45,7 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
         ),
     }
     session.delete(person)
+    session.flush()
     session.add(
         AuditEntry(
             at=now,

@@ -236,7 +236,7 @@ def delete_confirm_modal() -> dict[str, Any]:
         "blocks": [
             _section(
                 "This erases your usage, artifacts' attribution, digests and settings from ai-roi. "
-                "It cannot be undone."
+                "It cannot be undone. Weekly digests stop; you can opt back in here any time."
             )
         ],
     }

@@ -16,6 +16,7 @@ from bot.slack.listeners.events import publish_home
 from bot.slack.people import is_admin, person_for_slack_user
 from bot.store.db import transaction
 from bot.store.forget import forget_person
+from bot.store.models import Person
 from bot.store.workspace import THRESHOLDS, set_setting
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,11 @@ def register(app: App, context: AppContext) -> None:
         with transaction(context.engine) as session:
             person = person_for_slack_user(session, client, user_id)
             if person is not None:
+                email, slack_user_id = person.email, person.slack_user_id
                 forget_person(session, person.email, actor=user_id, now=context.clock())
+                # Keep only who they are and that they want nothing, so the next Slack sync or
+                # incoming usage does not quietly sign them up for digests again.
+                session.add(Person(email=email, slack_user_id=slack_user_id, opted_out=True))
         publish_home(context, client, user_id)
 
     def save_thresholds(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
