@@ -29,6 +29,7 @@ from bot.digest.deliverers import Deliverer
 from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
 from bot.digest.service import deliverer_for
 from bot.digest.summarizer_config import summarizer_for
+from bot.digest.weekly_facts import facts_for_many
 from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, due_week, personal_schedule
 from bot.domain.weeks import Week
 from bot.store import deliveries
@@ -133,6 +134,8 @@ def digest_tick(
         with summarizer:
             writer = summarizer_writer(summarizer)
             for week, group in pending.items():
+                with Session(context.engine) as session:
+                    facts = facts_for_many(session, group, week, org_tz)
                 for person in group:
                     if stopping is not None and stopping.is_set():
                         log.info("digest tick stopped early; the next tick goes on")
@@ -145,6 +148,7 @@ def digest_tick(
                         deliverer=deliverer,
                         now=now,
                         writer=writer,
+                        facts=facts,
                     )
     log.info(
         "digest tick: %s due, %d sent, %d skipped, %d failed",

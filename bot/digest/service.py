@@ -10,6 +10,7 @@ from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer, Deliverer
 from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
 from bot.digest.summarizer_config import summarizer_for
+from bot.digest.weekly_facts import facts_for_many
 from bot.domain.weeks import Week
 from bot.errors import ConfigError
 from bot.store.models import Person
@@ -37,6 +38,7 @@ def digest_now(
     deliverer = deliverer_for(context, out)
     with Session(context.engine) as session:
         summarizer = summarizer_for(context, session)
+        facts = facts_for_many(session, people, week, context.settings.timezone)
     with summarizer:
         return run_digest(
             context.engine,
@@ -47,4 +49,5 @@ def digest_now(
             now=context.clock(),
             dry_run=dry_run,
             writer=summarizer_writer(summarizer),
+            facts=facts,
         )
