@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlmodel import Session, func, select
 
 from bot.context import AppContext
-from bot.ingest.adapters import ADAPTERS
+from bot.domain.events import NormalizedEvent
+from bot.ingest import pipeline
+from bot.ingest.adapters import ADAPTERS, adapter_for
 from bot.store.db import create_engine
+from bot.store.models import Event
 from tests.adapters.test_adapter_properties import (
     NDJSON,
     VALID_BODIES,
@@ -29,6 +34,7 @@ from tests.adapters.test_adapter_properties import (
     json_values,
 )
 from tests.conftest import FROZEN_NOW, WEBHOOK_TOKEN, make_settings, serve_app
+from tests.helpers import dumps, usage_event
 
 LIMIT = 16 * 1024
 EXAMPLES = 20  # per property; three properties per route
@@ -143,3 +149,68 @@ def test_no_body_makes_a_5xx(route: str, database_url: str) -> None:
             mutated_fixtures()
     finally:
         engine.dispose()
+
+
+# Concurrent senders share commits; each still gets its own, exact answer ----------------------
+
+
+def test_concurrent_overlapping_requests_count_every_key_once(
+    database_url: str, context: AppContext
+) -> None:
+    """24 senders at once, each re-sending part of what others send: every key is accepted
+    exactly once over all the answers, and stored once."""
+
+    def body(sender: int) -> bytes:
+        keys = [f"k{(sender * 3 + i) % 40}" for i in range(6)]  # overlaps its neighbours
+        return dumps([usage_event(k, "ana@example.com", "2026-11-18T09:12:00Z") for k in keys])
+
+    headers = {"authorization": f"Bearer {WEBHOOK_TOKEN}", "content-type": "application/json"}
+    with serve_app(context) as live:
+
+        def send_one(sender: int) -> dict[str, Any]:
+            with httpx.Client(base_url=live.url, timeout=30) as client:
+                response = client.post("/webhooks/usage", content=body(sender), headers=headers)
+            assert response.status_code == 202, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        with ThreadPoolExecutor(24) as pool:
+            answers = list(pool.map(send_one, range(24)))
+    distinct = {f"k{(s * 3 + i) % 40}" for s in range(24) for i in range(6)}
+    assert sum(a["accepted"] for a in answers) == len(distinct)
+    assert sum(a["accepted"] + a["duplicates"] for a in answers) == 24 * 6
+    with Session(context.engine) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == len(distinct)
+
+
+def test_a_request_that_cannot_be_stored_fails_alone(
+    context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the shared transaction fails, each request is stored in its own; only the bad one
+    gets the error, the others their results."""
+
+    def events(key: str) -> list[NormalizedEvent]:
+        body = dumps([usage_event(key, "ana@example.com", "2026-11-18T09:12:00Z")])
+        return adapter_for("usage")(body, "application/json").events
+
+    real_store = pipeline.store_events
+
+    def failing_batches(*_args: Any) -> Any:
+        raise RuntimeError("the shared transaction failed")
+
+    def store_events(session: Any, source: str, batch: Any, now: Any) -> Any:
+        if batch[0].key == "poison":
+            raise RuntimeError("this body cannot be stored")
+        return real_store(session, source, batch, now)
+
+    monkeypatch.setattr(pipeline, "store_event_batches", failing_batches)
+    monkeypatch.setattr(pipeline, "store_events", store_events)
+    group = [
+        pipeline._Pending("usage", events(key), None, lambda _pending: None)
+        for key in ("good-1", "poison", "good-2")
+    ]
+    pipeline.GroupCommit(context.engine)._store_group(group)
+    good_1, poison, good_2 = group
+    assert good_1.result is not None and good_1.result.accepted == 1
+    assert good_2.result is not None and good_2.result.accepted == 1
+    assert poison.result is None and str(poison.error) == "this body cannot be stored"

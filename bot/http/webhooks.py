@@ -7,14 +7,13 @@ import zlib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from bot.context import AppContext
 from bot.errors import PayloadError, PayloadTooLargeError, UnsupportedMediaError
 from bot.ingest.adapters import adapter_for, otel
 from bot.ingest.decoding import check_content_type, media_type
-from bot.ingest.pipeline import ingest_body
+from bot.ingest.pipeline import ingest_body_async
 from bot.ingest.signatures import authenticate
 
 router = APIRouter()
@@ -109,7 +108,7 @@ async def receive(request: Request, source: str) -> JSONResponse:
             now=context.clock(),
         )
     body = decompress(body, headers.get("content-encoding"), limit)
-    outcome = await run_in_threadpool(ingest_body, context.engine, source, body, content_type)
+    outcome = await ingest_body_async(context.engine, source, body, content_type)
     return JSONResponse(outcome.to_json(), status_code=202)
 
 

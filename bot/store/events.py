@@ -34,6 +34,9 @@ _VALUE_COLUMNS = (
 )
 
 
+_EVENTS: sa.Table = Event.__table__  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class StoreResult:
     accepted: int
@@ -48,44 +51,84 @@ def store_events(
     A record already stored under its key is a duplicate, unless it is an aggregate
     (``replace``) whose numbers changed: then the stored row takes the new numbers.
     """
-    if not events:
-        return StoreResult(0, 0)
-    received_at = now or utcnow()
+    return store_event_batches(session, source, [(events, now)])[0]
 
-    # Within one batch the first copy of a key wins; for aggregates the last one does.
+
+def store_event_batches(
+    session: Session,
+    source: str,
+    batches: Sequence[tuple[Sequence[NormalizedEvent], datetime | None]],
+) -> list[StoreResult]:
+    """``store_events`` for several batches (requests) at once, one result each, as if stored
+    one after the other: a key in two batches belongs to the first. Each batch is
+    ``(events, received_at)``; the batches share the lookups and one insert statement."""
+    uniques = [_unique(events) for events, _ in batches]
+    people = resolve_actors(
+        session,
+        [e.actor for unique in uniques for e in unique.values() if e.actor is not None],
+    )
+    owner: dict[str, int] = {}  # key of a per-request record → the batch that brought it first
+    new_rows: list[dict[str, Any]] = []
+    aggregates: list[list[dict[str, Any]]] = [[] for _ in batches]
+    for index, (unique, (_, now)) in enumerate(zip(uniques, batches, strict=True)):
+        received_at = now or utcnow()
+        events = list(unique.values())
+        artifact_ids = _upsert_artifacts(session, source, events, received_at)
+        for event in events:
+            row = _row(source, event, people, artifact_ids, received_at)
+            if event.replace:
+                aggregates[index].append(row)
+            elif event.key not in owner:
+                owner[event.key] = index
+                new_rows.append(row)
+    accepted = [0] * len(batches)
+    # Per-request records: the unique index decides, in the same statement that inserts them.
+    for key in _insert_new(session, new_rows):
+        accepted[owner[key]] += 1
+    for index, rows in enumerate(aggregates):
+        if rows:
+            accepted[index] += _store_aggregates(session, source, rows)
+    return [
+        StoreResult(accepted=n, duplicates=len(events) - n)
+        for n, (events, _) in zip(accepted, batches, strict=True)
+    ]
+
+
+def _unique(events: Sequence[NormalizedEvent]) -> dict[str, NormalizedEvent]:
+    """Within one batch the first copy of a key wins; for aggregates the last one does."""
     unique: dict[str, NormalizedEvent] = {}
     for event in events:
         if event.key not in unique or event.replace:
             unique[event.key] = event
-    in_batch_duplicates = len(events) - len(unique)
+    return unique
 
-    people = resolve_actors(session, [e.actor for e in unique.values() if e.actor is not None])
-    artifact_ids = _upsert_artifacts(session, source, list(unique.values()), received_at)
 
-    rows = [_row(source, event, people, artifact_ids, received_at) for event in unique.values()]
-    existing = _existing(session, source, list(unique))
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the rows whose key is not stored yet; the keys of those inserted."""
+    if not rows:
+        return []
+    statement = (
+        upsert_for(session)(_EVENTS)
+        .on_conflict_do_nothing(index_elements=["source", "key"])
+        .returning(_EVENTS.c.key)
+    )
+    return list(session.execute(statement, rows).scalars())
 
-    fresh = [row for row in rows if row["key"] not in existing]
+
+def _store_aggregates(session: Session, source: str, rows: list[dict[str, Any]]) -> int:
+    """New aggregates are inserted, changed ones take the new numbers; how many of either."""
+    existing = _existing(session, source, [row["key"] for row in rows])
+    accepted = len(_insert_new(session, [row for row in rows if row["key"] not in existing]))
     restated = [
-        row
-        for row in rows
-        if row["key"] in existing
-        and unique[row["key"]].replace
-        and _changed(existing[row["key"]], row)
+        row for row in rows if row["key"] in existing and _changed(existing[row["key"]], row)
     ]
-    insert = upsert_for(session)
-    if fresh:
-        session.execute(
-            insert(Event).on_conflict_do_nothing(index_elements=["source", "key"]), fresh
-        )
     for row in restated:
         session.execute(
             sa.update(Event)
             .where(col(Event.source) == source, col(Event.key) == row["key"])
             .values({name: row[name] for name in (*_VALUE_COLUMNS, "received_at")})
         )
-    duplicates = in_batch_duplicates + len(rows) - len(fresh) - len(restated)
-    return StoreResult(accepted=len(fresh) + len(restated), duplicates=duplicates)
+    return accepted + len(restated)
 
 
 def _row(
@@ -119,11 +162,14 @@ def _row(
 
 def _existing(session: Session, source: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
+    columns = [_EVENTS.c[name] for name in _VALUE_COLUMNS]
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        query = select(Event).where(col(Event.source) == source, col(Event.key).in_(chunk))
-        for stored in session.exec(query):
-            found[stored.key] = {name: getattr(stored, name) for name in _VALUE_COLUMNS}
+        query = sa.select(_EVENTS.c.key, *columns).where(
+            _EVENTS.c.source == source, _EVENTS.c.key.in_(chunk)
+        )
+        for stored in session.execute(query):
+            found[stored.key] = {name: stored._mapping[name] for name in _VALUE_COLUMNS}
     return found
 
 
