@@ -2,49 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.events import Actor
 from bot.store.db import upsert_for
 from bot.store.models import Event, Identity, Person
 
+T = TypeVar("T")
 
-def resolve_actors(session: Session, actors: Iterable[Actor]) -> dict[tuple[str, str], int | None]:
-    """Map each actor to a person id, or ``None`` while the identity is unknown.
+
+def resolve_actors(
+    session: Session, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int | None]:
+    """Map each actor, by its ``Actor.key`` (kind, value), to a person id, or ``None`` while the
+    identity is unknown.
 
     An email is an identity in itself: a person is created for an email seen for the first time,
     so their usage is theirs from the start. Slack ids and vendor ids resolve through the
-    directory and stay unattributed until it knows them.
+    directory and stay unattributed until it knows them. A few set-based queries, whatever the
+    number of actors.
     """
-    wanted = {actor.key for actor in actors}
+    wanted = set(keys)
     resolved: dict[tuple[str, str], int | None] = dict.fromkeys(wanted)
 
-    emails = {value for kind, value in wanted if kind == "email"}
+    emails = sorted(value for kind, value in wanted if kind == "email")
     if emails:
-        known = dict(
-            session.exec(select(Person.email, Person.id).where(col(Person.email).in_(emails))).all()
-        )
-        for email in sorted(emails - known.keys()):
-            known[email] = _create_person(session, email)
+        known = _people_by_email(session, emails)
+        missing = [email for email in emails if email not in known]
+        if missing:
+            session.execute(
+                upsert_for(session)(Person).on_conflict_do_nothing(index_elements=["email"]),
+                [{"email": email} for email in missing],
+            )
+            known.update(_people_by_email(session, missing))
         for email, person_id in known.items():
             resolved[("email", email)] = person_id
 
-    slack_ids = {value for kind, value in wanted if kind == "slack"}
-    if slack_ids:
+    slack_ids = sorted(value for kind, value in wanted if kind == "slack")
+    for chunk in _chunks(slack_ids):
         rows = session.exec(
-            select(Person.slack_user_id, Person.id).where(col(Person.slack_user_id).in_(slack_ids))
+            select(Person.slack_user_id, Person.id).where(col(Person.slack_user_id).in_(chunk))
         ).all()
         for slack_id, person_id in rows:
             resolved[("slack", str(slack_id))] = person_id
 
-    others = [(kind, value) for kind, value in wanted if kind not in ("email", "slack")]
-    if others:
+    others = sorted((kind, value) for kind, value in wanted if kind not in ("email", "slack"))
+    for chunk in _chunks(others):
         rows = session.exec(
             select(Identity.kind, Identity.value, Identity.person_id).where(
-                sa.tuple_(col(Identity.kind), col(Identity.value)).in_(others)
+                sa.tuple_(col(Identity.kind), col(Identity.value)).in_(chunk)
             )
         ).all()
         for kind, value, person_id in rows:
@@ -52,15 +61,22 @@ def resolve_actors(session: Session, actors: Iterable[Actor]) -> dict[tuple[str,
     return resolved
 
 
-def _create_person(session: Session, email: str) -> int:
-    session.execute(
-        upsert_for(session)(Person)
-        .values(email=email)
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    person_id = session.exec(select(Person.id).where(Person.email == email)).one()
-    assert person_id is not None
-    return person_id
+_CHUNK = 500  # values per IN (…), well inside every database's limit on parameters
+
+
+def _chunks(values: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _people_by_email(session: Session, emails: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        query = select(Person.email, Person.id).where(col(Person.email).in_(chunk))
+        for email, person_id in session.exec(query):
+            assert person_id is not None
+            found[email] = person_id
+    return found
 
 
 def attribute_events(session: Session, kind: str, value: str, person_id: int) -> int:

@@ -27,6 +27,7 @@ SOURCE = "usage"
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 200
 _TYPES = ", ".join(t.value for t in EventType)
+_TYPE_OF = {t.value: t for t in EventType}
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
@@ -196,6 +197,8 @@ def _event_id(value: Any) -> str:
 
 
 def _event_type(value: Any) -> EventType:
+    if type(value) is str and value in _TYPE_OF:
+        return _TYPE_OF[value]
     if value is None:
         raise EventError(f'"type" is required: one of {_TYPES}')
     try:
