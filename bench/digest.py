@@ -5,7 +5,8 @@
    ``executemany`` (set-up only: the ingest pipeline has its own benchmark, ``bench.ingest``).
 2. Build: facts (``facts_for_many``: grouped SQL), template reflection and Block Kit for every
    person for the last week; seconds and memory (peak RSS during the build, and its growth).
-   A sample is also built one person at a time (``facts_for``) for comparison, and checked to
+   A sample is also built one person at a time with the one-query-per-number reference
+   (tests/support/reference_facts.py) for comparison, and checked to
    give the same facts.
 3. Send: ``--send`` DMs through ``run_digest`` and ``SlackDeliverer`` (claim, send, mark sent) to
    the fake Slack Web API on loopback, which allows ``--rate`` chat.postMessage a minute (a
@@ -43,7 +44,7 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.run import run_digest
-from bot.digest.weekly_facts import facts_for, facts_for_many
+from bot.digest.weekly_facts import facts_for_many
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week, parse_week
 from bot.settings import load_settings
@@ -52,6 +53,7 @@ from bot.slack.dm import UserDirectory, slack_deliverer
 from bot.store.db import create_engine, upgrade
 from bot.store.models import Artifact, Event, Person
 from tests.fakes.slack_api import FakeSlack
+from tests.support.reference_facts import reference_facts
 
 WEEK = parse_week("2026-W47")  # the digest's week: the last of the generated ones
 TZ = ZoneInfo("UTC")
@@ -374,13 +376,14 @@ def build_all(engine: Engine, people: list[Person], week: Week) -> tuple[BuildRe
 def one_at_a_time(
     engine: Engine, people: list[Person], week: Week, batched: dict[int, Any]
 ) -> tuple[float, int]:
-    """Seconds for ``facts_for`` over ``people``; how many differ from the batched facts."""
+    """Seconds for the one-query-per-number reference over ``people``; how many differ from the
+    batched facts."""
     start = time.perf_counter()
     differ = 0
     with Session(engine) as session:
         for person in people:
             assert person.id is not None
-            if facts_for(session, person, week, TZ) != batched[person.id]:
+            if reference_facts(session, person, week, TZ) != batched[person.id]:
                 differ += 1
     return time.perf_counter() - start, differ
 
@@ -539,7 +542,7 @@ def run(args: argparse.Namespace, engine: Engine, url: str) -> int:
     one_seconds, differ = one_at_a_time(engine, sample, WEEK, all_facts)
     per_person = one_seconds / max(len(sample), 1)
     print(
-        f"  one person at a time (facts_for, {len(sample)} people): {per_person * 1000:.1f} ms"
+        f"  one person at a time (reference, {len(sample)} people): {per_person * 1000:.1f} ms"
         f" each, ≈ {per_person * len(people):.0f} s for everyone"
         f" ({per_person * len(people) / build.facts_seconds:.0f}× the grouped queries);"
         f" facts that differ from the grouped ones: {differ}"

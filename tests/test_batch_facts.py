@@ -1,4 +1,5 @@
-"""facts_for_many gives exactly the facts facts_for gives, person by person, on both databases:
+"""facts_for_many (grouped queries, what production uses) gives exactly the facts of the plain
+one-query-per-number reference in tests/support/reference_facts.py, on both databases:
 for a hand-made week and a seeded random organisation (unmapped viewers, self-views, org-level
 usage, several tools and models, baseline weeks, last week's warnings), in two time zones."""
 
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from bot.digest.deliverers import ConsoleDeliverer
 from bot.digest.run import run_digest
-from bot.digest.weekly_facts import facts_for, facts_for_many
+from bot.digest.weekly_facts import facts_for_many
 from bot.domain.facts import Facts
 from bot.domain.weeks import Week, parse_week
 from bot.ingest.pipeline import ingest_body
@@ -29,6 +30,7 @@ from bot.store.people import all_people
 from bot.store.workspace import THRESHOLDS, set_setting
 from tests.conftest import FROZEN_NOW
 from tests.helpers import artifact_event, dumps, usage_event
+from tests.support.reference_facts import reference_facts
 from tests.test_facts import week_batch
 
 KINDS = ["dashboard", "report", "doc", "deck", "query", "pull_request", "Spreadsheet"]
@@ -111,7 +113,7 @@ def org(engine: Engine) -> Engine:
 
 def one_by_one(engine: Engine, week: Week, tz: ZoneInfo) -> dict[int, Facts]:
     with Session(engine) as session:
-        return {p.id: facts_for(session, p, week, tz) for p in all_people(session) if p.id}
+        return {p.id: reference_facts(session, p, week, tz) for p in all_people(session) if p.id}
 
 
 def batched(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> dict[int, Facts]:

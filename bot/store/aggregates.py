@@ -1,16 +1,17 @@
-"""SQL aggregation for one person-week. Everything is summed in the database, never in Python."""
+"""Shared pieces of the SQL aggregations (facts, team reports, retention): event type names,
+the time-range filter, and the rule that a view by the creator is not a view by others.
+
+The facts themselves are computed for many people at once in ``batch_aggregates``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import col
 
 from bot.domain.events import EventType
-from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
-from bot.store.models import Artifact, Event, WeeklyTotal
+from bot.store.models import Event
 
 USAGE = EventType.USAGE.value
 CREATED = EventType.ARTIFACT_CREATED.value
@@ -20,182 +21,6 @@ USED = EventType.ARTIFACT_USED.value
 
 def _in_range(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(col(Event.occurred_at) >= start, col(Event.occurred_at) < end)
-
-
-def usage_totals(session: Session, person_id: int, start: datetime, end: datetime) -> UsageTotals:
-    row = session.exec(
-        select(
-            sa.func.coalesce(sa.func.sum(Event.input_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.cached_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.output_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0),
-            sa.func.coalesce(sa.func.sum(Event.requests), 0),
-        ).where(Event.person_id == person_id, Event.type == USAGE, _in_range(start, end))
-    ).one()
-    return UsageTotals(*(int(value) for value in row))
-
-
-def usage_by_tool(
-    session: Session, person_id: int, start: datetime, end: datetime
-) -> list[ToolUsage]:
-    tool = sa.func.coalesce(col(Event.tool), col(Event.source))
-    rows = session.exec(
-        select(
-            tool,
-            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
-            sa.func.sum(Event.cost_nanos),
-        )
-        .where(Event.person_id == person_id, Event.type == USAGE, _in_range(start, end))
-        .group_by(tool)
-    ).all()
-    return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
-
-
-def usage_by_model(
-    session: Session, person_id: int, start: datetime, end: datetime
-) -> list[ToolUsage]:
-    model = sa.func.coalesce(col(Event.model), "unknown")
-    rows = session.exec(
-        select(
-            model,
-            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
-            sa.func.sum(Event.cost_nanos),
-        )
-        .where(Event.person_id == person_id, Event.type == USAGE, _in_range(start, end))
-        .group_by(model)
-    ).all()
-    return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
-
-
-def unopened_artifacts(session: Session, person_id: int, start: datetime, end: datetime) -> int:
-    """Artifacts this person created in [start, end) that nobody else had opened by ``end``."""
-    created = aliased(Event)
-    viewed = aliased(Event)
-    opened = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
-    count = session.exec(
-        select(sa.func.count(sa.distinct(created.artifact_id))).where(
-            created.person_id == person_id,
-            created.type == CREATED,
-            created.occurred_at >= start,
-            created.occurred_at < end,
-            ~opened,
-        )
-    ).one()
-    return int(count or 0)
-
-
-def weekly_tokens(
-    session: Session, person_id: int, ranges: list[tuple[datetime, datetime]]
-) -> list[int]:
-    """Token totals for each [start, end) range, in the order given (zeros included)."""
-    if not ranges:
-        return []
-    bucket = sa.case(
-        *[(_in_range(start, end), index) for index, (start, end) in enumerate(ranges)], else_=None
-    )
-    rows = session.exec(
-        select(bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)))
-        .where(
-            Event.person_id == person_id,
-            Event.type == USAGE,
-            _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
-        )
-        .group_by(bucket)
-    ).all()
-    totals = [0] * len(ranges)
-    for index, tokens in rows:
-        if index is not None:
-            totals[int(index)] = int(tokens or 0)
-    # Weeks whose raw events the retention job purged live on in weekly_totals (the purged
-    # events are gone, so adding never counts an event twice).
-    rolled = session.exec(
-        select(
-            WeeklyTotal.week_start, col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens)
-        ).where(
-            WeeklyTotal.person_id == person_id,
-            col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
-            col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
-        )
-    ).all()
-    for week_start, tokens in rolled:
-        for index, (start, end) in enumerate(ranges):
-            if start <= week_start < end:
-                totals[index] += int(tokens or 0)
-                break
-    return totals
-
-
-def artifacts_by_kind(
-    session: Session, person_id: int, start: datetime, end: datetime
-) -> list[KindCounts]:
-    """Artifacts this person created in the range, by kind: how many were viewed by someone
-    else and how many were used, before ``end``. A view by the creator is not a view by others."""
-    created = aliased(Event)
-    viewed = aliased(Event)
-    used = aliased(Event)
-    viewed_by_other = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
-    was_used = (
-        sa.exists()
-        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
-        .correlate(created)
-    )
-    rows = session.exec(
-        select(
-            Artifact.kind,
-            sa.func.count(sa.distinct(created.artifact_id)),
-            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
-            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
-        )
-        .join(Artifact, col(Artifact.id) == created.artifact_id)
-        .where(
-            created.person_id == person_id,
-            created.type == CREATED,
-            created.occurred_at >= start,
-            created.occurred_at < end,
-        )
-        .group_by(Artifact.kind)
-    ).all()
-    return [KindCounts(str(kind), int(c), int(v), int(u)) for kind, c, v, u in rows]
-
-
-def distinct_viewers(session: Session, person_id: int, start: datetime, end: datetime) -> int:
-    """How many other people viewed any of this person's artifacts during the range."""
-    created = aliased(Event)
-    viewed = aliased(Event)
-    viewer = sa.func.coalesce(
-        sa.cast(viewed.person_id, sa.String), viewed.actor_kind + ":" + viewed.actor_value
-    )
-    count = session.exec(
-        select(sa.func.count(sa.distinct(viewer)))
-        .select_from(viewed)
-        .join(created, sa.and_(created.artifact_id == viewed.artifact_id, created.type == CREATED))
-        .where(
-            created.person_id == person_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at >= start,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),
-        )
-    ).one()
-    return int(count or 0)
 
 
 def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement[bool]:
