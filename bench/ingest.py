@@ -2,7 +2,7 @@
 
 Measures events per second through
 
-(a) ``ai-roi ingest`` bulk: the generic adapter and ``store_parsed`` in batches of 1,000;
+(a) ``ai-roi ingest`` bulk: the generic adapter through ``ingest_in_batches``, 1,000 per commit;
 (b) HTTP, one event per request: a real uvicorn server (one worker, loopback, its own process)
     driven by concurrent httpx clients; every 202 is committed (durable) before it is sent;
 (c) HTTP, batches of 500 events per request;
@@ -215,16 +215,17 @@ def migrate(url: str) -> None:
 
 
 def bulk(url: str, events: Sequence[dict[str, Any]], label: str) -> tuple[Result, Any]:
-    """Parse and store as ``ai-roi ingest`` does: one body, committed in batches of 1,000."""
-    from bot.ingest.pipeline import parse_body, store_parsed
+    """What ``ai-roi ingest`` does with one file: ``ingest_in_batches``, 1,000 per commit."""
+    from bot.ingest.bulk import ingest_in_batches
     from bot.store.db import create_engine
 
     body = body_of(events)
     engine = create_engine(url)
     try:
         started = time.perf_counter()
-        parsed = parse_body("usage", body, "application/json")
-        outcome = store_parsed(engine, "usage", parsed, batch_size=BULK_BATCH)
+        outcome = ingest_in_batches(
+            engine, "usage", body, "application/json", batch_size=BULK_BATCH
+        )
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()

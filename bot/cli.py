@@ -261,15 +261,15 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 1 if counts.get("failed") else 0
 
 
-def _progress(total: int, stream: TextIO) -> Callable[[int], None]:
+def _progress(stream: TextIO) -> Callable[[int, int], None]:
     done = 0
 
-    def advance(step: int) -> None:
+    def advance(step: int, total: int) -> None:
         nonlocal done
         done += step
         width = 30
         filled = width * done // total if total else width
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events")
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} records")
         if done >= total:
             stream.write("\n")
         stream.flush()
@@ -313,24 +313,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
-    from bot.ingest.pipeline import parse_body, store_parsed
+    from bot.ingest.bulk import ingest_in_batches
 
     total_accepted = total_duplicates = total_rejected = 0
     for name in args.files:
         body = _read_input(name)
-        parsed = parse_body(args.source, body, _content_type(name, body))
-        progress = (
-            _progress(len(parsed.events), sys.stderr)
-            if sys.stderr.isatty() and parsed.events
-            else None
-        )
-        outcome = store_parsed(
+        outcome = ingest_in_batches(
             context.engine,
             args.source,
-            parsed,
+            body,
+            _content_type(name, body),
             now=context.clock(),
             batch_size=args.batch_size,
-            progress=progress,
+            progress=_progress(sys.stderr) if sys.stderr.isatty() else None,
         )
         for rejection in outcome.rejected:
             print(f"{name}: event {rejection.index} rejected: {rejection.error}", file=sys.stderr)

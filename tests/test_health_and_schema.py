@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -10,6 +13,7 @@ from sqlmodel import SQLModel
 import bot.store.models  # noqa: F401
 from bot.context import AppContext
 from bot.store.db import create_engine, upgrade
+from bot.store.models import Event
 from tests.conftest import LiveServer, make_settings, serve_app
 
 
@@ -44,3 +48,17 @@ def test_readyz_reports_pending_migrations_and_unreachable_database(
         response = live.client.get("/readyz")
     gone.dispose()
     assert response.status_code == 503 and response.json()["database"] == "unreachable"
+
+
+def test_the_unattributed_index_holds_only_events_without_a_person(engine: Engine) -> None:
+    """The migration and the model agree on the partial index (autogenerate does not compare
+    index predicates), and the database holds it as partial."""
+    (reflected,) = [
+        index
+        for index in sa.inspect(engine).get_indexes("events")
+        if index["name"] == "ix_events_unattributed"
+    ]
+    predicate = reflected["dialect_options"][f"{engine.dialect.name}_where"]
+    assert re.sub(r"[()\s]", "", str(predicate)).lower() == "person_idisnull"
+    (modelled,) = [i for i in Event.__table__.indexes if i.name == "ix_events_unattributed"]  # type: ignore[attr-defined]
+    assert str(modelled.dialect_options[engine.dialect.name]["where"]) == "person_id IS NULL"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from bot.ingest import pipeline
-from bot.store.events import sqlite_utc_text
+from bot.ingest.gc_pause import gc_paused
+from bot.store.event_rows import sqlite_utc_text
 from bot.store.models import UTCDateTime
 
 TIMES = [
@@ -36,15 +36,15 @@ def test_naive_times_are_refused() -> None:
 
 def test_large_bodies_pause_the_collector_and_restore_it() -> None:
     assert gc.isenabled()
-    with pipeline._gc_paused():
+    with gc_paused():
         assert not gc.isenabled()
-        with pipeline._gc_paused():
+        with gc_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with pipeline._gc_paused():
+        with gc_paused():
             pass
         assert not gc.isenabled()  # left as it was found
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,10 +22,10 @@ from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from bot.context import AppContext
-from bot.domain.events import NormalizedEvent
-from bot.ingest import pipeline
+from bot.ingest import group_commit as group_commit_module
 from bot.ingest.adapters import ADAPTERS, adapter_for
 from bot.store.db import create_engine
+from bot.store.event_rows import PreparedBatch, prepare_batch, time_binder
 from bot.store.models import Event
 from tests.adapters.test_adapter_properties import (
     NDJSON,
@@ -189,27 +190,27 @@ def test_a_request_that_cannot_be_stored_fails_alone(
     """When the shared transaction fails, each request is stored in its own; only the bad one
     gets the error, the others their results."""
 
-    def events(key: str) -> list[NormalizedEvent]:
+    def batch(key: str) -> PreparedBatch:
         body = dumps([usage_event(key, "ana@example.com", "2026-11-18T09:12:00Z")])
-        return adapter_for("usage")(body, "application/json").events
+        events = adapter_for("usage")(body, "application/json").events
+        return prepare_batch("usage", events, datetime.now(UTC), time_binder(dialect_name))
 
-    real_store = pipeline.store_events
+    dialect_name = context.engine.dialect.name
+    real_write = group_commit_module.write_batches
 
-    def failing_batches(*_args: Any) -> Any:
-        raise RuntimeError("the shared transaction failed")
-
-    def store_events(session: Any, source: str, batch: Any, now: Any) -> Any:
-        if batch[0].key == "poison":
+    def write_batches(session: Any, batches: list[PreparedBatch]) -> Any:
+        if len(batches) > 1:
+            raise RuntimeError("the shared transaction failed")
+        if batches[0].rows[0][1] == "poison":
             raise RuntimeError("this body cannot be stored")
-        return real_store(session, source, batch, now)
+        return real_write(session, batches)
 
-    monkeypatch.setattr(pipeline, "store_event_batches", failing_batches)
-    monkeypatch.setattr(pipeline, "store_events", store_events)
+    monkeypatch.setattr(group_commit_module, "write_batches", write_batches)
     group = [
-        pipeline._Pending("usage", events(key), None, lambda _pending: None)
+        group_commit_module.Pending(batch(key), lambda _pending: None)
         for key in ("good-1", "poison", "good-2")
     ]
-    pipeline.GroupCommit(context.engine)._store_group(group)
+    group_commit_module.GroupCommit(context.engine).store_group(group)
     good_1, poison, good_2 = group
     assert good_1.result is not None and good_1.result.accepted == 1
     assert good_2.result is not None and good_2.result.accepted == 1

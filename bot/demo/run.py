@@ -18,7 +18,7 @@ from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.team_render import render_text
 from bot.domain.weeks import Week, last_complete_week
-from bot.ingest.pipeline import parse_body, store_parsed
+from bot.ingest.bulk import ingest_in_batches
 from bot.store.db import create_engine, transaction, upgrade
 from bot.store.directory import apply_directory
 from bot.store.models import Person
@@ -75,17 +75,11 @@ def run_demo(
 
         gateway = [litellm_payload(e) for e in org.events if via_gateway(e)]
         generic = [e for e in org.events if not via_gateway(e)]
-        litellm = store_parsed(
-            engine,
-            "litellm",
-            parse_body("litellm", json.dumps(gateway).encode(), "application/json"),
-            now=now,
+        litellm = ingest_in_batches(
+            engine, "litellm", json.dumps(gateway).encode(), "application/json", now=now
         )
-        outcome = store_parsed(
-            engine,
-            "usage",
-            parse_body("usage", json.dumps({"events": generic}).encode(), "application/json"),
-            now=now,
+        outcome = ingest_in_batches(
+            engine, "usage", json.dumps({"events": generic}).encode(), "application/json", now=now
         )
         teams = Counter(p.team for p in org.people)
         out.write(

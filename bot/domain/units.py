@@ -22,6 +22,9 @@ MAX_REQUESTS_PER_RECORD = 10**9
 _RFC3339_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$"
 )
+# Whole dollars and at most nine decimals: nano-dollars exactly, by integer arithmetic.
+_PLAIN_USD_RE = re.compile(r"([0-9]{1,7})(?:\.([0-9]{1,9}))?\Z")
+_MAX_NANOS_PER_RECORD = int(MAX_COST_USD_PER_RECORD) * NANOS_PER_USD
 _NAIVE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
@@ -59,6 +62,13 @@ def to_decimal(value: Any, field: str) -> Decimal:
 
 def usd_to_nanos(value: Any, field: str = "cost_usd") -> int:
     """US dollars (number or decimal string) to integer nano-dollars; rejects negatives and absurd values."""
+    if type(value) is str:  # the common case, a plain amount such as "0.0123": no rounding
+        plain = _PLAIN_USD_RE.match(value)
+        if plain is not None:
+            whole, fraction = plain.groups()
+            nanos = int(whole) * NANOS_PER_USD + int((fraction or "0").ljust(9, "0"))
+            if nanos <= _MAX_NANOS_PER_RECORD:
+                return nanos
     amount = to_decimal(value, field)
     if amount < 0:
         raise UnitError(f"{field} must not be negative")
@@ -113,6 +123,8 @@ def display_usd(nanos: int) -> str:
 
 def to_count(value: Any, field: str, maximum: int = MAX_TOKENS_PER_RECORD) -> int:
     """A non-negative integer count; integral floats are accepted, anything else is not."""
+    if type(value) is int and 0 <= value <= maximum:
+        return value
     if isinstance(value, bool) or value is None:
         raise UnitError(f"{field} must be a non-negative integer")
     if isinstance(value, float):

@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+import functools
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.events import EventType, NormalizedEvent
+from bot.domain.events import NormalizedEvent
 from bot.store.db import upsert_for
-from bot.store.identities import resolve_actors
-from bot.store.models import Artifact, Event, UTCDateTime, utcnow
-
-# Columns a restated aggregate may change.
-_VALUE_COLUMNS = (
-    "occurred_at",
-    "person_id",
-    "actor_kind",
-    "actor_value",
-    "tool",
-    "model",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "cost_nanos",
-    "requests",
-    "artifact_id",
-    "metrics",
+from bot.store.event_rows import (
+    COLUMNS,
+    KEY,
+    SOURCE,
+    VALUE_COLUMNS,
+    PreparedBatch,
+    Row,
+    prepare_batch,
+    time_binder,
+    with_ids,
+    with_times_bound,
 )
-
+from bot.store.identities import resolve_actors
+from bot.store.models import Artifact, Event, utcnow
 
 _EVENTS: sa.Table = Event.__table__  # type: ignore[attr-defined]
-# Every column an insert writes, in the order of the row tuples below.
-_COLUMNS = ("source", "key", "type", "occurred_at", "received_at", *_VALUE_COLUMNS[1:])
-_OCCURRED_AT = _COLUMNS.index("occurred_at")
-_RECEIVED_AT = _COLUMNS.index("received_at")
-_KEY = _COLUMNS.index("key")
 # PostgreSQL: one INSERT … SELECT FROM unnest() of one array per column, whatever the number of
-# rows; SQLite: the DBAPI's executemany of one prepared statement.
+# rows; SQLite: a few INSERTs of many rows each (``_sqlite_insert``).
 _PG_ARRAY_TYPES = {
     "occurred_at": "timestamptz",
     "received_at": "timestamptz",
@@ -54,17 +44,12 @@ _PG_ARRAY_TYPES = {
     "requests": "bigint",
 }
 _PG_INSERT = (
-    f"INSERT INTO events ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in _COLUMNS)
-    + ") ON CONFLICT (source, key) DO NOTHING RETURNING key"
-)
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
-    " ON CONFLICT (source, key) DO NOTHING"
+    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in COLUMNS)
+    + ") ON CONFLICT (source, key) DO NOTHING RETURNING source, key"
 )
 _PG_PAGE_ROWS = 5000
-
-Row = tuple[Any, ...]  # one value per name of ``_COLUMNS``, as Python holds them
+_SQLITE_MAX_ROWS = 1024  # rows in one INSERT statement
 
 
 @dataclass(frozen=True)
@@ -81,210 +66,153 @@ def store_events(
     A record already stored under its key is a duplicate, unless it is an aggregate
     (``replace``) whose numbers changed: then the stored row takes the new numbers.
     """
-    return store_event_batches(session, source, [(events, now)])[0]
+    to_db = time_binder(session.connection().dialect.name)
+    return write_batches(session, [prepare_batch(source, events, now or utcnow(), to_db)])[0]
 
 
-def store_event_batches(
-    session: Session,
-    source: str,
-    batches: Sequence[tuple[Sequence[NormalizedEvent], datetime | None]],
-) -> list[StoreResult]:
-    """``store_events`` for several batches (requests) at once, one result each, as if stored
-    one after the other: a key in two batches belongs to the first. Each batch is
-    ``(events, received_at)``; the batches share the lookups and the insert statements."""
-    uniques = [_unique(events) for events, _ in batches]
-    people = resolve_actors(
-        session,
-        {e.actor.key for unique in uniques for e in unique.values() if e.actor is not None},
-    )
-    seen: set[str] = set()  # keys of per-request records, taken by the first batch to bring them
-    new_rows: list[list[Row]] = [[] for _ in batches]
-    aggregates: list[list[Row]] = [[] for _ in batches]
-    for index, (unique, (_, now)) in enumerate(zip(uniques, batches, strict=True)):
-        received_at = now or utcnow()
-        events = list(unique.values())
-        artifact_ids = _upsert_artifacts(session, source, events, received_at)
-        rows, replaced = new_rows[index], aggregates[index]
-        for event in events:
-            row = _row(source, event, people, artifact_ids, received_at)
-            if event.replace:
-                replaced.append(row)
-            elif event.key not in seen:
-                seen.add(event.key)
-                rows.append(row)
+def write_batches(session: Session, batches: Sequence[PreparedBatch]) -> list[StoreResult]:
+    """Write prepared batches (``event_rows.prepare_batch``, for this session's database) in the
+    session's transaction, one result each, as if written one after the other: a key in two
+    batches belongs to the first. The batches share the lookups and the insert statements."""
+    people = resolve_actors(session, set().union(*(batch.actors for batch in batches)))
+    new_rows: list[list[Row]] = []
+    aggregates: list[list[Row]] = []
+    for batch in batches:
+        artifact_ids = _upsert_artifacts(session, batch.source, batch.artifacts)
+        new_rows.append(with_ids(batch.rows, batch.row_artifacts, people, artifact_ids))
+        aggregates.append(
+            with_ids(batch.aggregates, batch.aggregate_artifacts, people, artifact_ids)
+        )
+    if len(batches) > 1:  # keys are distinct within a batch, not across batches
+        seen: set[tuple[str, str]] = set()
+        for rows in new_rows:
+            rows[:] = [row for row in rows if _first_time(seen, row)]
     # Per-request records: the unique index decides, in the statement that inserts them.
     accepted = _insert_new(session, new_rows)
-    for index, rows in enumerate(aggregates):
+    for index, (batch, rows) in enumerate(zip(batches, aggregates, strict=True)):
         if rows:
-            accepted[index] += _store_aggregates(session, source, rows)
+            accepted[index] += _store_aggregates(session, batch.source, rows)
     return [
-        StoreResult(accepted=n, duplicates=len(events) - n)
-        for n, (events, _) in zip(accepted, batches, strict=True)
+        StoreResult(accepted=n, duplicates=batch.events - n)
+        for n, batch in zip(accepted, batches, strict=True)
     ]
 
 
-def _unique(events: Sequence[NormalizedEvent]) -> dict[str, NormalizedEvent]:
-    """Within one batch the first copy of a key wins; for aggregates the last one does."""
-    unique: dict[str, NormalizedEvent] = {}
-    for event in events:
-        if event.replace or event.key not in unique:
-            unique[event.key] = event
-    return unique
+def _first_time(seen: set[tuple[str, str]], row: Row) -> bool:
+    key = (row[SOURCE], row[KEY])
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _insert_new(session: Session, groups: list[list[Row]]) -> list[int]:
     """Insert the rows whose key is not stored yet; how many of each group were inserted.
 
-    The values are bound as the driver takes them, through the DBAPI connection under the
-    session's transaction: no SQL is compiled and no type is processed per row. Keys must be
-    distinct across all the groups.
+    The rows hold their values as the driver takes them (times included) and go through the
+    DBAPI connection under the session's transaction: no SQL is compiled and no type is
+    processed per row. Keys must be distinct across all the groups.
     """
     if not any(groups):
         return [0] * len(groups)
     connection = session.connection()
-    to_db = _time_binder(connection.dialect)
     if connection.dialect.name == "postgresql":
-        stored: set[str] = set()
+        stored: set[tuple[str, str]] = set()
         rows = [row for group in groups for row in group]
         for start in range(0, len(rows), _PG_PAGE_ROWS):
-            columns = tuple(
-                map(list, zip(*_bound(rows[start : start + _PG_PAGE_ROWS], to_db), strict=True))
+            page = rows[start : start + _PG_PAGE_ROWS]
+            result = connection.exec_driver_sql(
+                _PG_INSERT, tuple(map(list, zip(*page, strict=True)))
             )
-            result = connection.exec_driver_sql(_PG_INSERT, columns)
-            stored.update(key for (key,) in result)
-        return [sum(row[_KEY] in stored for row in group) for group in groups]
-    return [
-        connection.exec_driver_sql(_SQLITE_INSERT, _bound(group, to_db)).rowcount if group else 0
-        for group in groups
-    ]
+            stored.update((source, key) for source, key in result)
+        return [sum((row[SOURCE], row[KEY]) in stored for row in group) for group in groups]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return [_sqlite_insert(cursor, group) for group in groups]
+    finally:
+        cursor.close()
 
 
-def _bound(rows: list[Row], to_db: Callable[[datetime], Any]) -> list[Row]:
-    """The rows with their times as the database takes them."""
-    received: dict[datetime, Any] = {}  # a batch shares one received_at: convert it once
-    bound = []
-    for row in rows:
-        received_at = received.get(row[_RECEIVED_AT])
-        if received_at is None:
-            received_at = received[row[_RECEIVED_AT]] = to_db(row[_RECEIVED_AT])
-        bound.append(
-            (*row[:_OCCURRED_AT], to_db(row[_OCCURRED_AT]), received_at, *row[_RECEIVED_AT + 1 :])
-        )
-    return bound
+def _sqlite_insert(cursor: Any, rows: list[Row]) -> int:
+    """Insert ``rows`` a few statements of many rows each; how many were new.
+
+    One statement of a thousand rows runs as one step of the SQLite engine, during which the
+    driver lets other Python threads run: the request or file parsed next is not held up by
+    the index updates of the rows before it. Row counts are powers of two, so a handful of
+    statement texts cover every batch and stay in the driver's statement cache.
+    """
+    inserted = 0
+    start = 0
+    while start < len(rows):
+        size = _statement_rows(cursor.connection, len(rows) - start)
+        chunk = rows[start : start + size]
+        cursor.execute(_sqlite_statement(size), [value for row in chunk for value in row])
+        inserted += cursor.rowcount
+        start += size
+    return inserted
 
 
-def _time_binder(dialect: sa.Dialect) -> Callable[[datetime], Any]:
-    """What ``UTCDateTime`` binds for an aware datetime on this database."""
-    if dialect.name == "sqlite":
-        return sqlite_utc_text
-    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    return process or (lambda value: value)
+def _statement_rows(connection: sqlite3.Connection, remaining: int) -> int:
+    """The largest power of two no greater than ``remaining`` and the rows one statement may
+    bind (SQLite limits the parameters of a statement: 32,766 by default, 999 before 3.32)."""
+    most = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
+    return 1 << (min(remaining, most, _SQLITE_MAX_ROWS).bit_length() - 1)
 
 
-def sqlite_utc_text(value: datetime) -> str:
-    """The text ``UTCDateTime`` stores on SQLite (naive UTC, SQLAlchemy's ``DATETIME`` format),
-    without its two processors per value."""
-    if value.tzinfo is not UTC:
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+@functools.cache
+def _sqlite_statement(rows: int) -> str:
+    values = ", ".join([f"({', '.join('?' for _ in COLUMNS)})"] * rows)
+    return (
+        f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES {values}"
+        " ON CONFLICT (source, key) DO NOTHING"
+    )
 
 
 def _store_aggregates(session: Session, source: str, rows: list[Row]) -> int:
     """New aggregates are inserted, changed ones take the new numbers; how many of either."""
-    existing = _existing(session, source, [row[_KEY] for row in rows])
-    (accepted,) = _insert_new(session, [[row for row in rows if row[_KEY] not in existing]])
-    named = [dict(zip(_COLUMNS, row, strict=True)) for row in rows if row[_KEY] in existing]
+    existing = _existing(session, source, [row[KEY] for row in rows])
+    to_db = time_binder(session.connection().dialect.name)
+    new = [with_times_bound(row, to_db) for row in rows if row[KEY] not in existing]
+    (accepted,) = _insert_new(session, [new])
+    named = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[KEY] in existing]
     restated = [row for row in named if _changed(existing[row["key"]], row)]
     for row in restated:
         session.execute(
             sa.update(Event)
             .where(col(Event.source) == source, col(Event.key) == row["key"])
-            .values({name: row[name] for name in (*_VALUE_COLUMNS, "received_at")})
+            .values({name: row[name] for name in (*VALUE_COLUMNS, "received_at")})
         )
     return accepted + len(restated)
 
 
-def _row(
-    source: str,
-    event: NormalizedEvent,
-    people: dict[tuple[str, str], int | None],
-    artifact_ids: dict[str, int],
-    received_at: datetime,
-) -> Row:
-    actor = event.actor
-    artifact = event.artifact
-    return (
-        source,
-        event.key,
-        event.type.value,
-        event.occurred_at,
-        received_at,
-        people.get((actor.kind, actor.value)) if actor else None,
-        actor.kind if actor else None,
-        actor.value if actor else None,
-        event.tool,
-        event.model,
-        event.input_tokens,
-        event.cached_tokens,
-        event.output_tokens,
-        event.cost_nanos,
-        event.requests,
-        artifact_ids.get(artifact.external_id) if artifact else None,
-        json.dumps(event.metrics, sort_keys=True) if event.metrics else None,
-    )
-
-
 def _existing(session: Session, source: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    columns = [_EVENTS.c[name] for name in _VALUE_COLUMNS]
+    columns = [_EVENTS.c[name] for name in VALUE_COLUMNS]
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         query = sa.select(_EVENTS.c.key, *columns).where(
             _EVENTS.c.source == source, _EVENTS.c.key.in_(chunk)
         )
         for stored in session.execute(query):
-            found[stored.key] = {name: stored._mapping[name] for name in _VALUE_COLUMNS}
+            found[stored.key] = {name: stored._mapping[name] for name in VALUE_COLUMNS}
     return found
 
 
 def _changed(stored: dict[str, Any], row: dict[str, Any]) -> bool:
-    return any(stored[name] != row[name] for name in _VALUE_COLUMNS)
+    return any(stored[name] != row[name] for name in VALUE_COLUMNS)
 
 
 def _upsert_artifacts(
-    session: Session, source: str, events: list[NormalizedEvent], now: datetime
+    session: Session, source: str, artifacts: dict[str, dict[str, Any]]
 ) -> dict[str, int]:
-    refs: dict[str, dict[str, Any]] = {}
-    for event in events:
-        if event.artifact is None:
-            continue
-        ref = event.artifact
-        described = event.type is EventType.ARTIFACT_CREATED
-        if ref.external_id in refs and not described:
-            continue
-        refs[ref.external_id] = {
-            "source": source,
-            "external_id": ref.external_id,
-            "kind": ref.kind,
-            "kind_label": ref.kind_label,
-            "title": ref.title,
-            "created_at": event.occurred_at if described else now,
-            "_described": described,
-        }
-    if not refs:
+    """Create the artifacts, or describe them again from a ``created`` event; their ids."""
+    if not artifacts:
         return {}
     insert = upsert_for(session)
-    described_rows = [
-        {k: v for k, v in r.items() if k != "_described"} for r in refs.values() if r["_described"]
-    ]
-    bare_rows = [
-        {k: v for k, v in r.items() if k != "_described"}
-        for r in refs.values()
-        if not r["_described"]
-    ]
-    if described_rows:
+    fields = [{k: v for k, v in a.items() if k != "described"} for a in artifacts.values()]
+    described = [f for f, a in zip(fields, artifacts.values(), strict=True) if a["described"]]
+    bare = [f for f, a in zip(fields, artifacts.values(), strict=True) if not a["described"]]
+    if described:
         stmt = insert(Artifact)
         session.execute(
             stmt.on_conflict_do_update(
@@ -296,15 +224,15 @@ def _upsert_artifacts(
                     "created_at": stmt.excluded.created_at,
                 },
             ),
-            described_rows,
+            described,
         )
-    if bare_rows:
+    if bare:
         session.execute(
             insert(Artifact).on_conflict_do_nothing(index_elements=["source", "external_id"]),
-            bare_rows,
+            bare,
         )
     ids: dict[str, int] = {}
-    external_ids = list(refs)
+    external_ids = list(artifacts)
     for start in range(0, len(external_ids), 500):
         chunk = external_ids[start : start + 500]
         query = select(Artifact.external_id, Artifact.id).where(

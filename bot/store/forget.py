@@ -30,7 +30,10 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
             sa.delete(Event).where(
                 sa.or_(
                     col(Event.person_id) == person.id,
-                    sa.tuple_(col(Event.actor_kind), col(Event.actor_value)).in_(keys),
+                    sa.and_(
+                        col(Event.person_id).is_(None),
+                        sa.tuple_(col(Event.actor_kind), col(Event.actor_value)).in_(keys),
+                    ),
                 )
             ),
         ),

@@ -144,7 +144,14 @@ class Event(SQLModel, table=True):
         sa.UniqueConstraint("source", "key", name="uq_events_source_key"),
         sa.Index("ix_events_person_time", "person_id", "occurred_at"),
         sa.Index("ix_events_artifact", "artifact_id", "type"),
-        sa.Index("ix_events_unattributed", "actor_kind", "actor_value"),
+        # Only the rows whose person is not known yet: the queries that use it read no others.
+        sa.Index(
+            "ix_events_unattributed",
+            "actor_kind",
+            "actor_value",
+            sqlite_where=sa.text("person_id IS NULL"),
+            postgresql_where=sa.text("person_id IS NULL"),
+        ),
         sa.Index("ix_events_time", "occurred_at"),
     )
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.units import (
     UnitError,
@@ -169,3 +172,25 @@ def test_keys_escape_their_separator_and_stay_within_the_column() -> None:
     assert make_key("a/b", None, "c%d", True) == "a%2Fb//c%25d/true"
     long_key = make_key("model", "x" * 300)
     assert len(long_key) <= 255 and long_key == make_key("model", "x" * 300)
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A[0-9]{1,8}(\.[0-9]{0,12})?\Z"),
+        st.decimals(min_value=0, max_value=2_000_000, allow_nan=False).map(str),
+        st.text(alphabet="0123456789.-+eE ٣", max_size=14),
+    )
+)
+def test_dollar_strings_convert_exactly_whatever_path_they_take(text: str) -> None:
+    """Plain amounts take an integer shortcut; it must agree with exact decimal arithmetic,
+    rounding half to even at the nano-dollar, and refuse what the decimal path refuses."""
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount > 1_000_000:
+        with pytest.raises(UnitError):
+            usd_to_nanos(text)
+        return
+    expected = int((amount * 10**9).to_integral_value(rounding=ROUND_HALF_EVEN))
+    assert usd_to_nanos(text) == expected

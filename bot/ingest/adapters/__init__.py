@@ -1,6 +1,8 @@
 """One adapter per source. Each is pure: ``parse(body, content_type) -> ParseResult``.
 
-Adding a source means adding a module here and registering it in ``ADAPTERS``.
+Adding a source means adding a module here and registering it in ``ADAPTERS``; and in
+``RECORD_READERS`` too when its records parse each on their own (``records(body, content_type)
+-> Records``), which lets a large body be parsed a slice at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from bot.ingest.adapters import (
     openai_usage,
     otel,
 )
+from bot.ingest.adapters.common import Records
 
 Adapter = Callable[[bytes, str | None], ParseResult]
+RecordReader = Callable[[bytes, str | None], Records]
 
 ADAPTERS: dict[str, Adapter] = {
     generic.SOURCE: generic.parse,
@@ -33,6 +37,18 @@ ADAPTERS: dict[str, Adapter] = {
     cursor.SOURCE: cursor.parse,
     copilot.SOURCE: copilot.parse,
     datadog.SOURCE: datadog.parse,
+}
+
+# Every source but OTel, whose spans are read together (a usage span's ancestors are skipped).
+RECORD_READERS: dict[str, RecordReader] = {
+    generic.SOURCE: generic.records,
+    litellm.SOURCE: litellm.records,
+    openai_usage.SOURCE: openai_usage.records,
+    anthropic.SOURCE: anthropic.records,
+    claude_code.SOURCE: claude_code.records,
+    cursor.SOURCE: cursor.records,
+    copilot.SOURCE: copilot.records,
+    datadog.SOURCE: datadog.records,
 }
 
 

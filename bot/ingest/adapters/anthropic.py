@@ -25,6 +25,7 @@ from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     bucket_start,
     count,
     decode_document,
@@ -32,7 +33,6 @@ from bot.ingest.adapters.common import (
     label,
     make_key,
     optional_object,
-    parse_records,
     require_some,
     rfc3339,
     text,
@@ -62,15 +62,18 @@ _RESULT_MARKERS = ("uncached_input_tokens", "output_tokens", "cache_read_input_t
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
-    buckets = _buckets(decode_document(body))
-    records = list(_records(buckets))
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
+    results = list(_records(_buckets(decode_document(body))))
     require_some(
-        [record["result"] for record in records if "result" in record],
+        [record["result"] for record in results if "result" in record],
         lambda result: has_any(result, *_RESULT_MARKERS),
         "an Anthropic usage result (uncached_input_tokens, output_tokens); "
         "cost reports are not usage",
     )
-    return parse_records(records, parse_result)
+    return Records(results, parse_result)
 
 
 def _buckets(document: Any) -> list[Any]:

@@ -26,6 +26,7 @@ from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, cents_to_nanos, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     as_list,
     as_object,
     count,
@@ -37,7 +38,6 @@ from bot.ingest.adapters.common import (
     label,
     make_key,
     optional_object,
-    parse_records,
     require_some,
     required_text,
     text,
@@ -54,9 +54,13 @@ EDIT_TOOLS = ("edit_tool", "multi_edit_tool", "write_tool", "notebook_edit_tool"
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
-    records = _records(decode_document(body))
-    require_some(records, _looks_like_record, "a Claude Code analytics record (date, actor)")
-    return parse_records(records, parse_record)
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
+    items = _records(decode_document(body))
+    require_some(items, _looks_like_record, "a Claude Code analytics record (date, actor)")
+    return Records(items, parse_record)
 
 
 def _records(document: Any) -> list[Any]:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,25 +66,46 @@ def read_records(
 
 
 def parse_records(
-    items: list[Any], parse_one: RecordParser, line_errors: dict[int, str] | None = None
+    items: list[Any],
+    parse_one: RecordParser,
+    line_errors: dict[int, str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> ParseResult:
-    """Parse each record; a bad record is rejected with its reason and the others are kept.
+    """Parse each record of ``items[start:stop]``; a bad record is rejected with its reason
+    (at its index in ``items``) and the others are kept.
 
     A record is all or nothing: when one of the events it yields is invalid, none is kept.
     """
     events: list[NormalizedEvent] = []
     rejected: list[Rejection] = []
-    for index, item in enumerate(items):
+    for index in range(start, len(items) if stop is None else min(stop, len(items))):
         if line_errors and index in line_errors:
             rejected.append(Rejection(index, line_errors[index]))
             continue
         try:
-            produced = list(parse_one(item))
+            events.extend(parse_one(items[index]))
         except (EventError, UnitError) as exc:
             rejected.append(Rejection(index, str(exc) or "record is not valid"))
-            continue
-        events.extend(produced)
     return ParseResult(events, rejected)
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records of one body, found but not yet parsed; each parses on its own, so a large
+    body can be parsed a slice at a time (``ai-roi ingest`` stores one while parsing the next).
+    """
+
+    items: list[Any]
+    parse_one: RecordParser
+    line_errors: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def parse(self, start: int = 0, stop: int | None = None) -> ParseResult:
+        """The events of records ``start`` to ``stop``; rejections name their index in the body."""
+        return parse_records(self.items, self.parse_one, self.line_errors, start, stop)
 
 
 def require_some(items: list[Any], looks_right: Callable[[Any], bool], expected: str) -> None:

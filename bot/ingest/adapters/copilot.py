@@ -21,13 +21,13 @@ from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     count,
     day_of,
     has_any,
     instant,
     make_key,
     optional_object,
-    parse_records,
     read_records,
     require_some,
     text,
@@ -56,11 +56,15 @@ CLI_METRICS = {
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
     items, line_errors = read_records(body, content_type, _unwrap)
     if items and not any(_looks_like_record(item) for item in items):
         _refuse_other_reports(items[0])
     require_some(items, _looks_like_record, "a Copilot user-level record (day, user_login)")
-    return parse_records(items, parse_record, line_errors)
+    return Records(items, parse_record, line_errors)
 
 
 def _unwrap(document: Any) -> list[Any]:

@@ -27,6 +27,7 @@ from bot.domain.events import EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, cents_to_nanos, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     content_key,
     count,
     day_of,
@@ -37,7 +38,6 @@ from bot.ingest.adapters.common import (
     label,
     make_key,
     optional_object,
-    parse_records,
     require_some,
     uncached_plus_cache,
 )
@@ -71,22 +71,26 @@ DAILY_METRICS = {
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
     document = decode_document(body)
     if isinstance(document, dict) and "usageEvents" in document:
         events = document["usageEvents"]
         if not isinstance(events, list):
             raise PayloadError('"usageEvents" must be a JSON array')
         require_some(events, _looks_like_event, "a Cursor usage event (timestamp, userEmail)")
-        return parse_records(events, parse_usage_event)
+        return Records(events, parse_usage_event)
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         rows = document["data"]
         require_some(rows, _looks_like_day, "a Cursor daily usage row (date, email)")
-        return parse_records(rows, parse_daily_row)
+        return Records(rows, parse_daily_row)
     if isinstance(document, list) and document:
         if any(_looks_like_event(item) for item in document):
-            return parse_records(document, parse_usage_event)
+            return Records(document, parse_usage_event)
         if any(_looks_like_day(item) for item in document):
-            return parse_records(document, parse_daily_row)
+            return Records(document, parse_daily_row)
     raise PayloadError(f"expected {EXPECTED}")
 
 

@@ -29,6 +29,7 @@ from bot.domain.events import Actor, ArtifactRef, EventType, NormalizedEvent, Pa
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     as_object,
     count,
     day_of,
@@ -38,7 +39,6 @@ from bot.ingest.adapters.common import (
     label,
     make_key,
     optional_object,
-    parse_records,
     require_some,
     required_text,
     rfc3339,
@@ -54,9 +54,13 @@ _VIEW_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
     dashboards = _dashboards(decode_document(body))
     require_some(dashboards, _looks_like_dashboard, "a Datadog dashboard usage record")
-    return parse_records(dashboards, parse_dashboard)
+    return Records(dashboards, parse_dashboard)
 
 
 def _dashboards(document: Any) -> list[Any]:

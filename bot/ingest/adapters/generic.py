@@ -11,17 +11,15 @@ from bot.domain.events import (
     EventType,
     NormalizedEvent,
     ParseResult,
-    Rejection,
 )
 from bot.domain.units import (
     MAX_REQUESTS_PER_RECORD,
-    UnitError,
     parse_rfc3339,
     to_count,
     usd_to_nanos,
 )
 from bot.errors import EventError, PayloadError
-from bot.ingest.decoding import decode_json, decode_ndjson, is_ndjson
+from bot.ingest.adapters.common import Records, read_records
 
 SOURCE = "usage"
 MAX_ID_LENGTH = 200
@@ -32,15 +30,13 @@ _TYPE_OF = {t.value: t for t in EventType}
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
     """Parse a whole request body; per-event problems become rejections, not errors."""
-    if is_ndjson(content_type):
-        items: list[Any] = []
-        line_errors: dict[int, str] = {}
-        for index, line in enumerate(decode_ndjson(body)):
-            items.append(line.value)
-            if line.error:
-                line_errors[index] = line.error
-        return parse_items(items, line_errors)
-    return parse_items(envelope_items(decode_json(body)))
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
+    """The events of a body, each still to be parsed (``Records.parse``)."""
+    items, line_errors = read_records(body, content_type, envelope_items)
+    return Records(items, _parse_one, line_errors)
 
 
 def envelope_items(document: Any) -> list[Any]:
@@ -61,18 +57,8 @@ def envelope_items(document: Any) -> list[Any]:
     )
 
 
-def parse_items(items: list[Any], line_errors: dict[int, str] | None = None) -> ParseResult:
-    events: list[NormalizedEvent] = []
-    rejected: list[Rejection] = []
-    for index, item in enumerate(items):
-        if line_errors and index in line_errors:
-            rejected.append(Rejection(index, line_errors[index]))
-            continue
-        try:
-            events.append(parse_event(item))
-        except (EventError, UnitError) as exc:
-            rejected.append(Rejection(index, str(exc)))
-    return ParseResult(events, rejected)
+def _parse_one(item: Any) -> tuple[NormalizedEvent]:
+    return (parse_event(item),)
 
 
 def parse_event(item: Any) -> NormalizedEvent:

@@ -20,6 +20,7 @@ from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import usd_to_nanos
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     content_key,
     count,
     email_actor,
@@ -28,7 +29,6 @@ from bot.ingest.adapters.common import (
     instant,
     label,
     optional_object,
-    parse_records,
     read_records,
     require_some,
     text,
@@ -51,9 +51,13 @@ _MARKERS = (
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
     items, line_errors = read_records(body, content_type, _unwrap)
     require_some(items, _looks_like_payload, EXPECTED)
-    return parse_records(items, parse_payload, line_errors)
+    return Records(items, parse_payload, line_errors)
 
 
 def _unwrap(document: Any) -> list[Any]:

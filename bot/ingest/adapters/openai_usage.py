@@ -22,6 +22,7 @@ from bot.domain.events import EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    Records,
     bucket_start,
     count,
     decode_document,
@@ -30,7 +31,6 @@ from bot.ingest.adapters.common import (
     instant,
     label,
     make_key,
-    parse_records,
     require_some,
     text,
     vendor_actor,
@@ -46,14 +46,17 @@ _RESULT_MARKERS = ("input_tokens", "output_tokens", "num_model_requests")
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
-    buckets = _buckets(decode_document(body))
-    records = list(_records(buckets))
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
+    results = list(_records(_buckets(decode_document(body))))
     require_some(
-        [record["result"] for record in records if "result" in record],
+        [record["result"] for record in results if "result" in record],
         lambda result: has_any(result, *_RESULT_MARKERS),
         "an OpenAI usage result (input_tokens, output_tokens, num_model_requests)",
     )
-    return parse_records(records, parse_result)
+    return Records(results, parse_result)
 
 
 def _buckets(document: Any) -> list[Any]:

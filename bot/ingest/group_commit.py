@@ -1,0 +1,123 @@
+"""One writer thread per engine: requests that arrive together share one transaction."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bot.store.db import transaction
+from bot.store.event_rows import PreparedBatch
+from bot.store.events import StoreResult, write_batches
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 256  # requests per shared transaction
+IDLE_SECONDS = 1.0  # the writer thread ends after this long without work
+
+
+@dataclass
+class Pending:
+    """One request's batch, and what became of it once the writer is done with it."""
+
+    batch: PreparedBatch
+    done: Callable[[Pending], None]
+    result: StoreResult | None = None
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """One writer thread per engine stores what requests hand it, many requests per transaction.
+
+    Requests that arrive while a commit is under way share the next transaction and its one
+    commit (one fsync), as databases do with their logs; each request gets its own counts, and
+    is told only after the commit that holds its events, so what is acknowledged is durable.
+    If a shared transaction fails, its requests are stored again one per transaction, so one
+    bad body cannot fail the others. Writing from one thread also spares SQLite's busy-wait.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)  # the registry below must not keep engines alive
+        self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+
+    def store(self, batch: PreparedBatch) -> StoreResult:
+        """Store and wait for the commit (from any thread but the writer's)."""
+        finished = threading.Event()
+        pending = Pending(batch, lambda _pending: finished.set())
+        self.submit(pending)
+        finished.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def submit(self, pending: Pending) -> None:
+        """Queue ``pending``; ``pending.done`` is called from the writer after its commit."""
+        self._queue.put(pending)
+        with self._lock:
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="ai-roi-writer", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                group = [self._queue.get(timeout=IDLE_SECONDS)]
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._running = False
+                        return
+                continue
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.store_group(group)
+            for pending in group:
+                pending.done(pending)
+
+    def store_group(self, group: list[Pending]) -> None:
+        """Store the batches of ``group`` in one transaction, or else each in its own."""
+        engine = self._engine()
+        if engine is None:
+            for pending in group:
+                pending.error = RuntimeError("the database engine was closed")
+            return
+        if len(group) > 1:
+            try:
+                with transaction(engine) as session:
+                    results = write_batches(session, [p.batch for p in group])
+            except Exception:
+                log.debug("shared ingest transaction failed; storing one by one", exc_info=True)
+            else:
+                for pending, result in zip(group, results, strict=True):
+                    pending.result = result
+                return
+        for pending in group:
+            try:
+                with transaction(engine) as session:
+                    (pending.result,) = write_batches(session, [pending.batch])
+            except BaseException as exc:
+                pending.error = exc
+
+
+_GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_GROUP_COMMITS_LOCK = threading.Lock()
+
+
+def group_commit(engine: Engine) -> GroupCommit:
+    """The one ``GroupCommit`` of ``engine`` in this process."""
+    with _GROUP_COMMITS_LOCK:
+        committer = _GROUP_COMMITS.get(engine)
+        if committer is None:
+            committer = _GROUP_COMMITS[engine] = GroupCommit(engine)
+        return committer

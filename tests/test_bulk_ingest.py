@@ -1,0 +1,245 @@
+"""Files through ``ingest_in_batches``: parsed a batch at a time, in a child process when large.
+
+The child-process runs happen in a fresh interpreter (as ``ai-roi ingest`` runs), since a
+process forks only while it has a single thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from bot.errors import PayloadError
+from bot.ingest import bulk
+from bot.ingest.adapters import ADAPTERS, RECORD_READERS
+from bot.ingest.pipeline import parse_body
+from bot.store.event_rows import time_binder
+from bot.store.models import Event, utcnow
+from tests.helpers import usage_event
+
+FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
+FIXTURE_OF = {
+    "litellm": ["litellm-generic-api-batch.json"],
+    "openai": ["openai-usage-completions-by-user.json"],
+    "anthropic": ["anthropic-messages-usage-report.json"],
+    "claude-code": ["claude-code-analytics-report.json"],
+    "cursor": ["cursor-daily-usage-data.json", "cursor-filtered-usage-events.json"],
+    "copilot": ["copilot-users-1-day.ndjson"],
+    "datadog": ["datadog-dashboards-usage.json"],
+}
+VALID, REPEATED, INVALID = 14_000, 500, 500
+
+
+def content_type(name: str) -> str:
+    return "application/x-ndjson" if name.endswith(".ndjson") else "application/json"
+
+
+def generic_body_with_problems() -> bytes:
+    """NDJSON: good events, a broken line, an event with negative tokens, a repeated id."""
+    lines = [
+        json.dumps(usage_event("a", "ana@example.com", "2026-11-18T09:00:00Z")),
+        "{broken",
+        json.dumps(usage_event("b", "ben@example.com", "2026-11-18T09:00:00Z", input_tokens=-1)),
+        json.dumps(usage_event("c", "ana@example.com", "2026-11-18T10:00:00+01:00")),
+        json.dumps(usage_event("a", "ana@example.com", "2026-11-18T09:00:00Z")),
+        json.dumps({"id": "d", "type": "artifact.created"}),
+    ]
+    return "\n".join(lines).encode()
+
+
+CASES = [(source, name) for source, names in FIXTURE_OF.items() for name in names]
+
+
+def test_every_source_but_otel_reads_its_records_one_by_one() -> None:
+    assert set(RECORD_READERS) == set(ADAPTERS) - {"otel"}
+    assert set(FIXTURE_OF) == set(RECORD_READERS) - {"usage"}
+
+
+@pytest.mark.parametrize(("source", "name"), CASES)
+@pytest.mark.parametrize("size", [1, 2, 3, 1000])
+def test_parsing_a_slice_at_a_time_gives_what_parsing_the_whole_body_gives(
+    source: str, name: str, size: int
+) -> None:
+    body = (FIXTURES / name).read_bytes()
+    whole = ADAPTERS[source](body, content_type(name))
+    assert whole.events, "the fixture must yield events for this test to mean anything"
+    records = RECORD_READERS[source](body, content_type(name))
+    sliced = [records.parse(start, start + size) for start in range(0, len(records), size)]
+    assert [e for part in sliced for e in part.events] == whole.events
+    assert [r for part in sliced for r in part.rejected] == whole.rejected
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_rejections_keep_their_index_in_the_whole_body(size: int) -> None:
+    body = generic_body_with_problems()
+    whole = ADAPTERS["usage"](body, "application/x-ndjson")
+    assert [r.index for r in whole.rejected] == [1, 2, 5]
+    records = RECORD_READERS["usage"](body, "application/x-ndjson")
+    sliced = [records.parse(start, start + size) for start in range(0, len(records), size)]
+    assert [r for part in sliced for r in part.rejected] == whole.rejected
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_in_batches_as_one_request_would(engine: Engine, size: int) -> None:
+    body = generic_body_with_problems()
+    progress: list[tuple[int, int]] = []
+    outcome = bulk.ingest_in_batches(
+        engine,
+        "usage",
+        body,
+        "application/x-ndjson",
+        batch_size=size,
+        progress=lambda records, total: progress.append((records, total)),
+    )
+    assert (outcome.accepted, outcome.duplicates) == (2, 1)
+    assert [(r.index, r.error) for r in outcome.rejected] == [
+        (r.index, r.error) for r in parse_body("usage", body, "application/x-ndjson").rejected
+    ]
+    assert sum(records for records, _ in progress) == 6 and {t for _, t in progress} == {6}
+    again = bulk.ingest_in_batches(engine, "usage", body, "application/x-ndjson", batch_size=size)
+    assert (again.accepted, again.duplicates) == (0, 3)
+
+
+def test_otel_is_parsed_whole_then_stored_in_batches(engine: Engine) -> None:
+    body = (FIXTURES / "otel-genai-traces.json").read_bytes()
+    expected = parse_body("otel", body, "application/json")
+    batches = list(
+        bulk.batches("otel", body, "application/json", 1, utcnow(), time_binder("sqlite"))
+    )
+    assert [b.records for b in batches if b.prepared] == [1] * len(expected.events)
+    assert [r for b in batches for r in b.rejected] == expected.rejected
+    outcome = bulk.ingest_in_batches(engine, "otel", body, "application/json", batch_size=1)
+    assert outcome.accepted == len({e.key for e in expected.events}) > 0
+    assert outcome.rejected == expected.rejected
+
+
+def large_body() -> tuple[bytes, list[dict[str, Any]]]:
+    """Over ``PARALLEL_BYTES``: valid events, some sent twice, some invalid, interleaved."""
+    items: list[dict[str, Any]] = []
+    for i in range(VALID):
+        items.append(
+            usage_event(
+                f"big-{i}", f"p{i % 150}@example.com", "2026-11-18T09:00:00Z", input_tokens=1000 + i
+            )
+        )
+        if i % 28 == 0 and i // 28 < REPEATED:
+            items.append(usage_event(f"big-{i}", f"p{i % 150}@example.com", "2026-11-18T09:00:00Z"))
+        if i % 28 == 14 and i // 28 < INVALID:
+            items.append(
+                usage_event(f"bad-{i}", "x@example.com", "2026-11-18T09:00:00Z", output_tokens=-5)
+            )
+    body = json.dumps({"events": items}).encode()
+    assert len(body) > bulk.PARALLEL_BYTES
+    return body, items
+
+
+CHILD_RUN = textwrap.dedent(
+    """
+    import json, os, sys
+    from bot.ingest import bulk
+    from bot.store.db import create_engine
+
+    url, body_path, marker, mode = sys.argv[1:5]
+    produce_into = bulk._produce_into
+
+    def recording_produce_into(produce, sender):
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        if mode == "die":
+            first = next(produce())
+            sender.send(("batch", first))
+            os._exit(3)
+        produce_into(produce, sender)
+
+    bulk._produce_into = recording_produce_into
+    engine = create_engine(url)
+    try:
+        outcome = bulk.ingest_in_batches(
+            engine, "usage", open(body_path, "rb").read(), "application/json", batch_size=1000
+        )
+    except Exception as exc:
+        print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+    else:
+        print(json.dumps(outcome.to_json()))
+    """
+)
+
+
+def run_in_fresh_process(
+    url: str, body: bytes, tmp_path: Path, mode: str = "normal"
+) -> tuple[dict[str, Any], int | None]:
+    """``ingest_in_batches`` in a new interpreter; its answer and the pid of its parser."""
+    body_path, marker = tmp_path / "body.json", tmp_path / f"parser-{mode}.pid"
+    body_path.write_bytes(body)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_RUN, url, str(body_path), str(marker), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    parser = int(marker.read_text()) if marker.exists() else None
+    return json.loads(done.stdout.strip().splitlines()[-1]), parser
+
+
+def stored(engine: Engine) -> tuple[int, int]:
+    with Session(engine) as session:
+        count, tokens = session.exec(
+            select(func.count(), func.sum(Event.input_tokens)).select_from(Event)
+        ).one()
+    return int(count), int(tokens or 0)
+
+
+def test_a_large_file_is_parsed_in_a_child_process_with_the_same_outcome(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body, _ = large_body()
+    answer, parser = run_in_fresh_process(database_url, body, tmp_path)
+    assert parser is not None and parser != os.getpid()
+    assert (answer["accepted"], answer["duplicates"]) == (VALID, REPEATED)
+    assert len(answer["rejected"]) == INVALID
+    assert stored(engine) == (VALID, sum(1000 + i for i in range(VALID)))
+
+    # The same file in this process, one batch after another: the same rejections, and
+    # everything already stored.
+    monkeypatch.setattr(bulk, "PARALLEL_BYTES", len(body) + 1)
+    here = bulk.ingest_in_batches(engine, "usage", body, "application/json", batch_size=1000)
+    assert (here.accepted, here.duplicates) == (0, VALID + REPEATED)
+    assert here.to_json()["rejected"] == answer["rejected"]
+    assert stored(engine) == (VALID, sum(1000 + i for i in range(VALID)))
+
+
+def test_a_parser_that_dies_is_an_error_and_what_was_committed_stays(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    body, items = large_body()
+    answer, parser = run_in_fresh_process(database_url, body, tmp_path, mode="die")
+    assert parser is not None
+    assert answer["error"] == "ParserFailed"
+    assert "exit code 3" in answer["message"]
+    first_batch = {i["id"] for i in items[:1000] if i["usage"]["output_tokens"] >= 0}
+    with Session(engine) as session:
+        assert set(session.exec(select(Event.key))) == first_batch
+
+
+def test_a_body_that_is_not_json_fails_the_same_way_in_the_child(
+    database_url: str, tmp_path: Path
+) -> None:
+    body = b'{"events": [' + b'{"id": "x"}, ' * 400_000 + b"{"
+    assert len(body) > bulk.PARALLEL_BYTES
+    with pytest.raises(PayloadError) as here:
+        parse_body("usage", body, "application/json")
+    answer, parser = run_in_fresh_process(database_url, body, tmp_path)
+    assert parser is not None
+    assert answer == {"error": "PayloadError", "message": str(here.value)}
