@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--source", required=True, help="usage (generic schema) or a vendor source")
     ingest.add_argument("files", nargs="+", metavar="FILE", help="'-' reads standard input")
-    ingest.add_argument("--batch-size", type=int, default=1000)
+    ingest.add_argument(
+        "--batch-size", type=int, default=None, help="records per transaction (default 5,000)"
+    )
     ingest.set_defaults(handler=cmd_ingest)
 
     sources = commands.add_parser(
@@ -306,14 +308,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.ingest.adapters import adapter_for
 
     adapter_for(args.source)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     with _context() as context:
         return _ingest_files(context, args)
 
 
 def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
-    from bot.ingest.bulk import ingest_in_batches
+    from bot.ingest.bulk import BATCH_SIZE, ingest_in_batches
 
     total_accepted = total_duplicates = total_rejected = 0
     for name in args.files:
@@ -324,7 +326,7 @@ def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
             body,
             _content_type(name, body),
             now=context.clock(),
-            batch_size=args.batch_size,
+            batch_size=args.batch_size or BATCH_SIZE,
             progress=_progress(sys.stderr) if sys.stderr.isatty() else None,
         )
         for rejection in outcome.rejected:

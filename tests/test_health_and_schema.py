@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -50,15 +51,20 @@ def test_readyz_reports_pending_migrations_and_unreachable_database(
     assert response.status_code == 503 and response.json()["database"] == "unreachable"
 
 
-def test_the_unattributed_index_holds_only_events_without_a_person(engine: Engine) -> None:
-    """The migration and the model agree on the partial index (autogenerate does not compare
-    index predicates), and the database holds it as partial."""
-    (reflected,) = [
-        index
-        for index in sa.inspect(engine).get_indexes("events")
-        if index["name"] == "ix_events_unattributed"
-    ]
-    predicate = reflected["dialect_options"][f"{engine.dialect.name}_where"]
-    assert re.sub(r"[()\s]", "", str(predicate)).lower() == "person_idisnull"
-    (modelled,) = [i for i in Event.__table__.indexes if i.name == "ix_events_unattributed"]  # type: ignore[attr-defined]
-    assert str(modelled.dialect_options[engine.dialect.name]["where"]) == "person_id IS NULL"
+@pytest.mark.parametrize(
+    ("name", "predicate"),
+    [
+        ("ix_events_unattributed", "person_id IS NULL"),
+        ("ix_events_artifact", "artifact_id IS NOT NULL"),
+    ],
+)
+def test_partial_event_indexes_hold_only_the_rows_their_queries_read(
+    engine: Engine, name: str, predicate: str
+) -> None:
+    """The migration and the model agree on the partial indexes (autogenerate does not compare
+    index predicates), and the database holds them as partial."""
+    (reflected,) = [i for i in sa.inspect(engine).get_indexes("events") if i["name"] == name]
+    stored = reflected["dialect_options"][f"{engine.dialect.name}_where"]
+    assert re.sub(r"[()\s]", "", str(stored)).lower() == predicate.replace(" ", "").lower()
+    (modelled,) = [i for i in Event.__table__.indexes if i.name == name]  # type: ignore[attr-defined]
+    assert str(modelled.dialect_options[engine.dialect.name]["where"]) == predicate

@@ -166,8 +166,8 @@ async def test_read_limited_counts_the_bytes_not_the_header(anyio_backend: str) 
     assert await read_limited(honest, 1024) == b"x" * 1000
 
 
-def read_response(connection: socket.socket) -> tuple[int, dict[str, Any]]:
-    """The first HTTP response on a raw connection: status and JSON body."""
+def read_response(connection: socket.socket) -> tuple[int, str, bytes]:
+    """The first HTTP response on a raw connection: status, content type and body."""
     data = b""
     while b"\r\n\r\n" not in data:
         data += connection.recv(65536)
@@ -176,7 +176,8 @@ def read_response(connection: socket.socket) -> tuple[int, dict[str, Any]]:
     fields = dict(line.lower().split(": ", 1) for line in lines[1:])
     while len(rest) < int(fields["content-length"]):
         rest += connection.recv(65536)
-    return int(lines[0].split(" ")[1]), json.loads(rest[: int(fields["content-length"])])
+    body = rest[: int(fields["content-length"])]
+    return int(lines[0].split(" ")[1]), fields.get("content-type", ""), body
 
 
 def test_a_lying_content_length_never_gets_more_than_the_limit_in(
@@ -199,8 +200,13 @@ def test_a_lying_content_length_never_gets_more_than_the_limit_in(
         port = int(live.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
             connection.sendall(head + body)
-            status, payload = read_response(connection)
+            status, content_type, answer = read_response(connection)
+    # Either the app answers first (the 100 bytes are not a JSON body), or uvicorn's HTTP
+    # parser does (what follows those 100 bytes is not an HTTP request) and closes.
     assert status in (400, 413)
-    assert payload["error"]
+    if content_type.startswith("application/json"):
+        assert json.loads(answer)["error"]
+    else:
+        assert answer.decode() == "Invalid HTTP request received."
     with Session(context.engine) as session:
         assert session.exec(select(func.count()).select_from(Event)).one() == 0

@@ -199,7 +199,7 @@ def sqlite_utc_text(value: datetime) -> str:
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 def aware_utc(value: datetime) -> datetime:

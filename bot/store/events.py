@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -146,7 +147,7 @@ def _sqlite_insert(cursor: Any, rows: list[Row]) -> int:
     while start < len(rows):
         size = _statement_rows(cursor.connection, len(rows) - start)
         chunk = rows[start : start + size]
-        cursor.execute(_sqlite_statement(size), [value for row in chunk for value in row])
+        cursor.execute(_sqlite_statement(size), list(chain.from_iterable(chunk)))
         inserted += cursor.rowcount
         start += size
     return inserted

@@ -69,13 +69,16 @@ def _chunks(values: list[T]) -> Iterator[list[T]]:
         yield values[start : start + _CHUNK]
 
 
+_PEOPLE: sa.Table = Person.__table__  # type: ignore[attr-defined]
+
+
 def _people_by_email(session: Session, emails: list[str]) -> dict[str, int]:
+    """A plain Core query on the session's connection: this runs once per ingested batch."""
     found: dict[str, int] = {}
+    connection = session.connection()
     for chunk in _chunks(emails):
-        query = select(Person.email, Person.id).where(col(Person.email).in_(chunk))
-        for email, person_id in session.exec(query):
-            assert person_id is not None
-            found[email] = person_id
+        query = sa.select(_PEOPLE.c.email, _PEOPLE.c.id).where(_PEOPLE.c.email.in_(chunk))
+        found.update((email, person_id) for email, person_id in connection.execute(query))
     return found
 
 

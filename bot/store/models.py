@@ -143,7 +143,14 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source", "key", name="uq_events_source_key"),
         sa.Index("ix_events_person_time", "person_id", "occurred_at"),
-        sa.Index("ix_events_artifact", "artifact_id", "type"),
+        # Only the rows about an artifact: usage events, most of the table, have none.
+        sa.Index(
+            "ix_events_artifact",
+            "artifact_id",
+            "type",
+            sqlite_where=sa.text("artifact_id IS NOT NULL"),
+            postgresql_where=sa.text("artifact_id IS NOT NULL"),
+        ),
         # Only the rows whose person is not known yet: the queries that use it read no others.
         sa.Index(
             "ix_events_unattributed",
