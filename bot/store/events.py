@@ -46,7 +46,7 @@ _PG_ARRAY_TYPES = {
 }
 _PG_INSERT = (
     f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in COLUMNS)
+    + ", ".join(f"%b::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in COLUMNS)
     + ") ON CONFLICT (source, key) DO NOTHING RETURNING source, key"
 )
 _PG_PAGE_ROWS = 5000
