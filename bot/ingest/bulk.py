@@ -160,7 +160,7 @@ def _can_fork() -> bool:
 
 
 def _produce_into(produce: Callable[[], Iterator[Batch]], sender: Connection) -> None:
-    """The child: every batch, then ``("end",)``; or the error that stopped it."""
+    """The child: every batch, then ``("end", None)``; or ``("error", exc)`` if one stopped it."""
     try:
         for batch in produce():
             sender.send(("batch", batch))
