@@ -23,17 +23,14 @@ from typing import Any
 
 from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
-from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
+    BucketReport,
     Records,
     bucket_start,
     count,
-    decode_document,
-    has_any,
     label,
     make_key,
     optional_object,
-    require_some,
     rfc3339,
     text,
     uncached_plus_cache,
@@ -58,7 +55,14 @@ DIMENSIONS = (
     "speed",
 )
 _METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_RESULT_MARKERS = ("uncached_input_tokens", "output_tokens", "cache_read_input_tokens")
+REPORT = BucketReport(
+    start="starting_at",
+    lists=("results",),
+    markers=("uncached_input_tokens", "cache_read_input_tokens", "output_tokens"),
+    expected=EXPECTED,
+    expected_result="an Anthropic usage result (uncached_input_tokens, output_tokens); "
+    "cost reports are not usage",
+)
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
@@ -66,49 +70,11 @@ def parse(body: bytes, content_type: str | None) -> ParseResult:
 
 
 def records(body: bytes, content_type: str | None) -> Records:
-    results = list(_records(_buckets(decode_document(body))))
-    require_some(
-        [record["result"] for record in results if "result" in record],
-        lambda result: has_any(result, *_RESULT_MARKERS),
-        "an Anthropic usage result (uncached_input_tokens, output_tokens); "
-        "cost reports are not usage",
-    )
-    return Records(results, parse_result)
-
-
-def _buckets(document: Any) -> list[Any]:
-    data = document.get("data") if isinstance(document, dict) else document
-    if isinstance(data, list) and (not data or any(_looks_like_bucket(item) for item in data)):
-        return data
-    if _looks_like_bucket(document):
-        return [document]
-    raise PayloadError(f"expected {EXPECTED}")
-
-
-def _looks_like_bucket(item: Any) -> bool:
-    return isinstance(item, dict) and "starting_at" in item and "results" in item
-
-
-def _records(buckets: list[Any]) -> Iterator[dict[str, Any]]:
-    for number, bucket in enumerate(buckets):
-        if not _looks_like_bucket(bucket):
-            yield {"error": f"data[{number}] is not a usage bucket (starting_at, results)"}
-            continue
-        if not isinstance(bucket["results"], list):
-            yield {"error": f"data[{number}].results must be a JSON array"}
-            continue
-        for result in bucket["results"]:
-            yield {"bucket": bucket, "result": result}
+    return Records(REPORT.records(body), parse_result)
 
 
 def parse_result(record: dict[str, Any]) -> Iterator[NormalizedEvent]:
-    if "error" in record:
-        raise EventError(record["error"])
-    bucket, result = record["bucket"], record["result"]
-    if not isinstance(result, dict):
-        raise EventError("usage result must be a JSON object")
-    if not has_any(result, *_RESULT_MARKERS):
-        raise EventError("result is not a usage result (no uncached_input_tokens or output_tokens)")
+    bucket, result = REPORT.bucket_and_result(record)
     start = rfc3339(bucket.get("starting_at"), "starting_at")
     end = rfc3339(bucket["ending_at"], "ending_at") if bucket.get("ending_at") else None
     aligned = bucket_start(start, end) if end is not None else start

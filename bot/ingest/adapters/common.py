@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,6 +116,70 @@ def require_some(items: list[Any], looks_right: Callable[[Any], bool], expected:
 
 def has_any(item: Any, *names: str) -> bool:
     return isinstance(item, dict) and any(name in item for name in names)
+
+
+# Usage reports of time buckets (OpenAI, Anthropic) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class BucketReport:
+    """A vendor's usage report: a page of time buckets, each with a list of results.
+
+    Each result becomes one record, paired with its bucket; a bucket that cannot be read is one
+    bad record. ``start`` names the bucket's start field, ``lists`` the fields its results may be
+    under, ``markers`` the fields that make a result a usage result.
+    """
+
+    start: str
+    lists: tuple[str, ...]
+    markers: tuple[str, ...]
+    expected: str  # the whole body, for PayloadError
+    expected_result: str  # one result, for a body of another vendor's results
+
+    def records(self, body: bytes) -> list[dict[str, Any]]:
+        results = list(self._records(self._buckets(decode_document(body))))
+        require_some(
+            [record["result"] for record in results if "result" in record],
+            lambda result: has_any(result, *self.markers),
+            self.expected_result,
+        )
+        return results
+
+    def bucket_and_result(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The record's bucket and result, or ``EventError`` saying why it is not usage."""
+        if "error" in record:
+            raise EventError(record["error"])
+        bucket, result = record["bucket"], record["result"]
+        if not isinstance(result, dict):
+            raise EventError("usage result must be a JSON object")
+        if not has_any(result, *self.markers):
+            raise EventError(
+                f"result is not a usage result (no {self.markers[0]} or {self.markers[-1]})"
+            )
+        return bucket, result
+
+    def _buckets(self, document: Any) -> list[Any]:
+        data = document.get("data") if isinstance(document, dict) else document
+        if isinstance(data, list) and (not data or any(self._is_bucket(item) for item in data)):
+            return data
+        if self._is_bucket(document):
+            return [document]
+        raise PayloadError(f"expected {self.expected}")
+
+    def _is_bucket(self, item: Any) -> bool:
+        return isinstance(item, dict) and self.start in item and has_any(item, *self.lists)
+
+    def _records(self, buckets: list[Any]) -> Iterator[dict[str, Any]]:
+        for number, bucket in enumerate(buckets):
+            if not self._is_bucket(bucket):
+                yield {"error": f"data[{number}] is not a usage bucket ({self.start}, results)"}
+                continue
+            results = next(bucket[name] for name in self.lists if name in bucket)
+            if not isinstance(results, list):
+                yield {"error": f"data[{number}].results must be a JSON array"}
+                continue
+            for result in results:
+                yield {"bucket": bucket, "result": result}
 
 
 # Fields ---------------------------------------------------------------------------------------

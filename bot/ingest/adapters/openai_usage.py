@@ -20,18 +20,16 @@ from typing import Any
 
 from bot.domain.events import EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
-from bot.errors import EventError, PayloadError
+from bot.errors import EventError
 from bot.ingest.adapters.common import (
+    BucketReport,
     Records,
     bucket_start,
     count,
-    decode_document,
-    has_any,
     inclusive_input,
     instant,
     label,
     make_key,
-    require_some,
     text,
     vendor_actor,
 )
@@ -42,7 +40,13 @@ EXPECTED = (
     'an OpenAI Usage API page {"object": "page", "data": [{"start_time", "end_time", '
     '"results": [...]}]}, a list of such buckets, or one bucket'
 )
-_RESULT_MARKERS = ("input_tokens", "output_tokens", "num_model_requests")
+REPORT = BucketReport(
+    start="start_time",
+    lists=("results", "result"),
+    markers=("input_tokens", "output_tokens", "num_model_requests"),
+    expected=EXPECTED,
+    expected_result="an OpenAI usage result (input_tokens, output_tokens, num_model_requests)",
+)
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
@@ -50,50 +54,11 @@ def parse(body: bytes, content_type: str | None) -> ParseResult:
 
 
 def records(body: bytes, content_type: str | None) -> Records:
-    results = list(_records(_buckets(decode_document(body))))
-    require_some(
-        [record["result"] for record in results if "result" in record],
-        lambda result: has_any(result, *_RESULT_MARKERS),
-        "an OpenAI usage result (input_tokens, output_tokens, num_model_requests)",
-    )
-    return Records(results, parse_result)
-
-
-def _buckets(document: Any) -> list[Any]:
-    data = document.get("data") if isinstance(document, dict) else document
-    if isinstance(data, list) and (not data or any(_looks_like_bucket(item) for item in data)):
-        return data
-    if _looks_like_bucket(document):
-        return [document]
-    raise PayloadError(f"expected {EXPECTED}")
-
-
-def _looks_like_bucket(item: Any) -> bool:
-    return isinstance(item, dict) and "start_time" in item and has_any(item, "results", "result")
-
-
-def _records(buckets: list[Any]) -> Iterator[dict[str, Any]]:
-    """One record per result, each with its bucket; a broken bucket is one bad record."""
-    for number, bucket in enumerate(buckets):
-        if not _looks_like_bucket(bucket):
-            yield {"error": f"data[{number}] is not a usage bucket (start_time, results)"}
-            continue
-        results = bucket.get("results", bucket.get("result"))
-        if not isinstance(results, list):
-            yield {"error": f"data[{number}].results must be a JSON array"}
-            continue
-        for result in results:
-            yield {"bucket": bucket, "result": result}
+    return Records(REPORT.records(body), parse_result)
 
 
 def parse_result(record: dict[str, Any]) -> Iterator[NormalizedEvent]:
-    if "error" in record:
-        raise EventError(record["error"])
-    bucket, result = record["bucket"], record["result"]
-    if not isinstance(result, dict):
-        raise EventError("usage result must be a JSON object")
-    if not has_any(result, *_RESULT_MARKERS):
-        raise EventError("result is not a usage result (no input_tokens or num_model_requests)")
+    bucket, result = REPORT.bucket_and_result(record)
     start = instant(bucket.get("start_time"), "start_time")
     end = instant(bucket["end_time"], "end_time") if bucket.get("end_time") is not None else None
     aligned = bucket_start(start, end) if end is not None else start
