@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,20 +31,17 @@ from bot.store.workspace import (
 )
 from bot.teams.report import min_group_size
 from jobs.digest_tick import workspace_schedule
-from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
+from tests.conftest import FROZEN_NOW, LiveServer
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import (
-    SlackRequest,
     app_home_opened,
-    block_actions,
-    view_dict,
     view_submission,
 )
 from tests.helpers import usage_event
 from tests.support.blockkit import assert_valid_view
+from tests.support.slack_app import eventually, press_home, send, serve_with_slack
 
-SECRET = "admin-signing-secret"
 CONFIGURED_ADMIN = "UCONFIG01"  # in ADMIN_USER_IDS, not a workspace admin
 
 
@@ -60,33 +57,8 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[LiveServer]:
-    settings = make_settings(
-        database_url,
-        slack_bot_token=slack.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.base_url,
-        admin_user_ids=CONFIGURED_ADMIN,
-    )
-    with serve_app(AppContext(settings, context.engine, context.clock)) as live:
+    with serve_with_slack(context, database_url, slack, admin_user_ids=CONFIGURED_ADMIN) as live:
         yield live
-
-
-def send(live: LiveServer, request: SlackRequest, **sign: Any) -> Any:
-    secret = sign.pop("secret", SECRET)
-    return live.client.post(
-        "/slack/events", content=request.body, headers=request.headers(secret, **sign)
-    )
-
-
-def press(live: LiveServer, slack: FakeSlack, action_id: str, user: str, **sign: Any) -> Any:
-    request = block_actions(
-        user_id=user,
-        action_id=action_id,
-        value="x",
-        view=view_dict("home"),
-        trigger_id=slack.new_trigger_id(),
-    )
-    return send(live, request, **sign)
 
 
 def submit(
@@ -94,15 +66,6 @@ def submit(
 ) -> Any:
     request = view_submission(user_id=user, callback_id=callback_id, values=values)
     return send(live, request, **sign)
-
-
-def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 def setting(context: AppContext, key: str) -> Any:
@@ -186,7 +149,7 @@ def test_admins_open_validated_modals_and_changes_are_saved_and_audited(
     values: dict[str, Any],
     saved: dict[str, Any],
 ) -> None:
-    assert press(app, slack, action_id, "UADMIN").status_code == 200
+    assert press_home(app, slack, action_id, "UADMIN").status_code == 200
     opened = eventually(lambda: [v.view for v in slack.views if v.method == "views.open"])
     assert [view["callback_id"] for view in opened] == [callback_id]
     assert_valid_view(opened[0])
@@ -216,7 +179,7 @@ def test_a_non_admin_can_neither_open_nor_submit_any_admin_modal(
     values: dict[str, Any],
     saved: dict[str, Any],
 ) -> None:
-    assert press(app, slack, action_id, "UANA").status_code == 200
+    assert press_home(app, slack, action_id, "UANA").status_code == 200
     response = submit(app, callback_id, "UANA", values)  # forged: Ana never saw this modal
     assert response.status_code == 200
     answer = response.json()
@@ -241,7 +204,7 @@ def test_stale_or_forged_signatures_are_refused_even_for_admins(
     saved: dict[str, Any],
     sign: dict[str, Any],
 ) -> None:
-    assert press(app, slack, action_id, "UADMIN", **sign).status_code == 401
+    assert press_home(app, slack, action_id, "UADMIN", **sign).status_code == 401
     assert submit(app, callback_id, "UADMIN", values, **sign).status_code == 401
     time.sleep(0.1)
     assert slack.calls_to("views.open") == []
@@ -507,14 +470,14 @@ def test_the_thresholds_modal_is_admin_only_too(
             "cost_per_used_max_usd": "10",
         }.items()
     }
-    assert press(app, slack, ids.HOME_EDIT_THRESHOLDS, "UANA").status_code == 200
+    assert press_home(app, slack, ids.HOME_EDIT_THRESHOLDS, "UANA").status_code == 200
     refused = submit(app, ids.THRESHOLDS_VIEW, "UANA", values)
     assert refused.json()["response_action"] == "errors"
     time.sleep(0.2)
     assert slack.calls_to("views.open") == []
     with Session(context.engine) as session:
         assert session.exec(select(WorkspaceSetting)).all() == []
-    assert press(app, slack, ids.HOME_EDIT_THRESHOLDS, "UADMIN").status_code == 200
+    assert press_home(app, slack, ids.HOME_EDIT_THRESHOLDS, "UADMIN").status_code == 200
     opened = eventually(lambda: [v.view for v in slack.views if v.method == "views.open"])
     assert [view["callback_id"] for view in opened] == [ids.THRESHOLDS_VIEW]
     assert_valid_view(opened[0])

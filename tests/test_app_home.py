@@ -4,10 +4,9 @@ delete with its confirm dialog, and requests with a stale or forged signature.""
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +15,6 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
-from bot.digest.deliverers import ConsoleDeliverer
 from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.weeks import Week
@@ -27,19 +25,16 @@ from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Event, Person
 from jobs.digest_tick import due_people, workspace_schedule
-from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
+from tests.conftest import FROZEN_NOW, LiveServer, make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import (
-    SlackRequest,
     app_home_opened,
-    block_actions,
-    view_dict,
     view_submission,
 )
 from tests.helpers import artifact_event, dumps, usage_event
 from tests.support.blockkit import assert_valid_view
+from tests.support.slack_app import console_digest, eventually, press_home, send, serve_with_slack
 
-SECRET = "home-signing-secret"
 W47 = Week(2026, 47)
 BERLIN = ZoneInfo("Europe/Berlin")
 DIRECTORY = """email,name,team,lead_of,slack_user_id
@@ -76,51 +71,9 @@ def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[Li
         session.add(ana)
         session.commit()
         session.refresh(ana)
-    run_digest(
-        context.engine,
-        [ana],
-        week=W47,
-        tz=context.settings.timezone,
-        deliverer=ConsoleDeliverer(io.StringIO()),
-        now=FROZEN_NOW,
-    )
-    settings = make_settings(
-        database_url,
-        slack_bot_token=slack.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.base_url,
-    )
-    with serve_app(AppContext(settings, context.engine, context.clock)) as live:
+    console_digest(context, ana, W47)
+    with serve_with_slack(context, database_url, slack) as live:
         yield live
-
-
-def send(live: LiveServer, request: SlackRequest, **sign: Any) -> Any:
-    secret = sign.pop("secret", SECRET)
-    return live.client.post(
-        "/slack/events", content=request.body, headers=request.headers(secret, **sign)
-    )
-
-
-def press(
-    live: LiveServer, slack: FakeSlack, action_id: str, user: str = "UANA", **sign: Any
-) -> Any:
-    request = block_actions(
-        user_id=user,
-        action_id=action_id,
-        value="x",
-        view=view_dict("home"),
-        trigger_id=slack.new_trigger_id(),
-    )
-    return send(live, request, **sign)
-
-
-def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 def ana(context: AppContext) -> Person:
@@ -185,7 +138,7 @@ def test_app_home_opened_publishes_my_week_settings_and_the_transparency_panel(
 def test_my_settings_modal_saves_day_time_snooze_and_share_default(
     app: LiveServer, slack: FakeSlack, context: AppContext
 ) -> None:
-    assert press(app, slack, ids.HOME_MY_SETTINGS).status_code == 200
+    assert press_home(app, slack, ids.HOME_MY_SETTINGS, "UANA").status_code == 200
     assert eventually(lambda: slack.calls_to("views.open"))
     modal = opened_modal(slack, ids.MY_SETTINGS_VIEW)
     blocks = {b["block_id"]: b for b in modal["blocks"]}
@@ -217,7 +170,7 @@ def test_my_settings_modal_saves_day_time_snooze_and_share_default(
     }
 
     # Unsnooze from the home.
-    assert press(app, slack, ids.HOME_UNSNOOZE).status_code == 200
+    assert press_home(app, slack, ids.HOME_UNSNOOZE, "UANA").status_code == 200
     assert eventually(lambda: ana(context).snoozed_until is None)
 
 
@@ -260,7 +213,7 @@ def test_my_settings_field_errors_change_nothing(
 def test_export_sends_my_data_as_a_file_to_my_dm(
     app: LiveServer, slack: FakeSlack, context: AppContext
 ) -> None:
-    assert press(app, slack, ids.HOME_EXPORT).status_code == 200
+    assert press_home(app, slack, ids.HOME_EXPORT, "UANA").status_code == 200
     files = eventually(lambda: [f for f in slack.files_to("UANA") if f.completed])
     assert len(files) == 1
     data = json.loads(files[0].content or b"")
@@ -273,7 +226,7 @@ def test_export_sends_my_data_as_a_file_to_my_dm(
 def test_delete_my_data_asks_first_then_erases_and_the_home_says_so(
     app: LiveServer, slack: FakeSlack, context: AppContext
 ) -> None:
-    assert press(app, slack, ids.HOME_DELETE).status_code == 200
+    assert press_home(app, slack, ids.HOME_DELETE, "UANA").status_code == 200
     assert eventually(lambda: slack.calls_to("views.open"))
     opened_modal(slack, ids.DELETE_CONFIRM_VIEW)
     with Session(context.engine) as session:
@@ -297,8 +250,8 @@ def test_delete_my_data_asks_first_then_erases_and_the_home_says_so(
 def test_stale_or_forged_requests_are_refused_and_change_nothing(
     app: LiveServer, slack: FakeSlack, context: AppContext, sign: dict[str, Any]
 ) -> None:
-    assert press(app, slack, ids.HOME_MY_SETTINGS, **sign).status_code == 401
-    assert press(app, slack, ids.HOME_OPT_OUT, **sign).status_code == 401
+    assert press_home(app, slack, ids.HOME_MY_SETTINGS, "UANA", **sign).status_code == 401
+    assert press_home(app, slack, ids.HOME_OPT_OUT, "UANA", **sign).status_code == 401
     request = view_submission(
         user_id="UANA", callback_id=ids.MY_SETTINGS_VIEW, values=settings_values(share=True)
     )
@@ -317,7 +270,7 @@ def test_stale_or_forged_requests_are_refused_and_change_nothing(
 def test_opt_out_toggles_and_republishes(
     app: LiveServer, slack: FakeSlack, context: AppContext
 ) -> None:
-    assert press(app, slack, ids.HOME_OPT_OUT).status_code == 200
+    assert press_home(app, slack, ids.HOME_OPT_OUT, "UANA").status_code == 200
     assert eventually(lambda: ana(context).opted_out)
     assert eventually(lambda: "Opt back in" in json.dumps(slack.home_view("UANA") or {}))
     home_text(slack)

@@ -5,8 +5,7 @@ person's leads and only by their press, details opens a valid modal."""
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,13 +22,13 @@ from bot.slack import ids
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Person
-from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
+from tests.conftest import FROZEN_NOW, LiveServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import block_actions
 from tests.helpers import artifact_event, dumps, usage_event
 from tests.support.blockkit import assert_valid_view
+from tests.support.slack_app import SECRET, console_digest, eventually, serve_with_slack
 
-SECRET = "button-signing-secret"
 W47 = Week(2026, 47)
 DIRECTORY = """email,name,team,lead_of,slack_user_id
 ana@example.com,Ana Lopez,Data,,UANA
@@ -62,21 +61,8 @@ def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[Li
     ingest_body(context.engine, "usage", dumps(events), "application/json")
     with Session(context.engine) as session:
         ana = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
-    run_digest(
-        context.engine,
-        [ana],
-        week=W47,
-        tz=context.settings.timezone,
-        deliverer=ConsoleDeliverer(io.StringIO()),
-        now=FROZEN_NOW,
-    )
-    settings = make_settings(
-        database_url,
-        slack_bot_token=slack.token,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.base_url,
-    )
-    with serve_app(AppContext(settings, context.engine, context.clock)) as live:
+    console_digest(context, ana, W47)
+    with serve_with_slack(context, database_url, slack) as live:
         yield live
 
 
@@ -94,15 +80,6 @@ def press(
     return live.client.post(
         "/slack/events", content=request.body, headers=request.headers(SECRET)
     ).status_code
-
-
-def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 def delivery(context: AppContext) -> Delivery:

@@ -1,0 +1,80 @@
+"""The app served with the fake Slack Web API, and signed requests to it, as Slack sends them."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from bot.context import AppContext
+from bot.digest.deliverers import ConsoleDeliverer
+from bot.digest.run import run_digest
+from bot.domain.weeks import Week
+from bot.store.models import Person
+from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SlackRequest, block_actions, view_dict
+
+SECRET = "test-signing-secret"
+
+
+@contextmanager
+def serve_with_slack(
+    context: AppContext, database_url: str, slack: FakeSlack, **settings: Any
+) -> Iterator[LiveServer]:
+    """The real app on a loopback port, talking to ``slack``, verifying with ``SECRET``."""
+    configured = make_settings(
+        database_url,
+        slack_bot_token=slack.token,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.base_url,
+        **settings,
+    )
+    with serve_app(AppContext(configured, context.engine, context.clock)) as live:
+        yield live
+
+
+def send(live: LiveServer, request: SlackRequest, *, secret: str = SECRET, **sign: Any) -> Any:
+    """POST ``request`` to ``/slack/events``, signed with ``secret`` (``sign``: timestamp…)."""
+    response: httpx.Response = live.client.post(
+        "/slack/events", content=request.body, headers=request.headers(secret, **sign)
+    )
+    return response
+
+
+def press_home(live: LiveServer, slack: FakeSlack, action_id: str, user: str, **sign: Any) -> Any:
+    """A button pressed in the App Home."""
+    request = block_actions(
+        user_id=user,
+        action_id=action_id,
+        value="x",
+        view=view_dict("home"),
+        trigger_id=slack.new_trigger_id(),
+    )
+    return send(live, request, **sign)
+
+
+def console_digest(context: AppContext, person: Person, week: Week) -> None:
+    """``person``'s digest for ``week``, delivered to nowhere: it exists, as if sent."""
+    run_digest(
+        context.engine,
+        [person],
+        week=week,
+        tz=context.settings.timezone,
+        deliverer=ConsoleDeliverer(io.StringIO()),
+        now=FROZEN_NOW,
+    )
+
+
+def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
+    """``check()`` once it is truthy, or its last answer after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.02)
