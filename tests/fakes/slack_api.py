@@ -15,7 +15,10 @@ codes, rate-limit tiers; Block Kit schema and limits via ``tests.support.blockki
   ``{"ok": false, "error": …}`` for every failure except 429. The token comes from
   ``Authorization: Bearer`` or a ``token`` form field (not from a JSON body nor the query string,
   which Slack refuses for apps created since 2021): missing → ``not_authed``, wrong →
-  ``invalid_auth``. An unknown method → ``unknown_method``.
+  ``invalid_auth``. An unknown method → ``unknown_method``. The app-level token
+  (``slack.app_token``) works for ``apps.connections.open`` only, and only it does
+  (``not_allowed_token_type``); that method opens Socket Mode (``slack.socket_mode``, see
+  ``tests.fakes.slack_socket``).
 - required arguments with each method's own code (``channel_not_found``, ``user_not_found``,
   ``no_text`` …, else ``invalid_arguments`` with ``response_metadata.messages``); blocks and views
   validated, answered with ``invalid_blocks`` / ``invalid_arguments`` and Slack-style messages
@@ -71,6 +74,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests.fakes.slack_socket import SocketModeServer
 from tests.support.blockkit import (
     MESSAGE_MAX_TEXT,
     REFERENCE_DIR,
@@ -82,6 +86,8 @@ from tests.support.blockkit import (
 METADATA_DIR = REFERENCE_DIR / "slack-web-api-method-metadata" / "methods"
 
 DEFAULT_TOKEN = "xoxb-1000000001-2000000002-aIrOiFaKeSlAcKtOkEn0001"
+# An app-level token, the only kind apps.connections.open (Socket Mode) takes.
+APP_TOKEN = "xapp-1-A0AIROI0001-3000000003-aIrOiFaKeApPlEvElToKeN0001"
 TEAM_ID = "T0AIROI00"
 TEAM_NAME = "ai-roi test workspace"
 TEAM_DOMAIN = "airoi-test"
@@ -291,6 +297,8 @@ class FakeSlack:
         require_fallback_text: bool = True,
     ) -> None:
         self.token = token
+        self.app_token = APP_TOKEN
+        self.socket_mode: SocketModeServer | None = None  # started by apps.connections.open
         self.require_fallback_text = require_fallback_text
         self.latency = 0.0
         self.trigger_ttl = 3.0
@@ -343,6 +351,8 @@ class FakeSlack:
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
+        if self.socket_mode is not None:
+            self.socket_mode.close()
 
     @property
     def url(self) -> str:
@@ -556,8 +566,10 @@ class FakeSlack:
                 raise SlackError(parse_error)
             if not token:
                 raise SlackError("not_authed")
-            if token != self.token:
+            if token not in (self.token, self.app_token):
                 raise SlackError("invalid_auth")
+            if (token == self.app_token) != (method in APP_TOKEN_METHODS):
+                raise SlackError("not_allowed_token_type")
             limited = self._rate_limit(method, args, now)
             if limited is not None:
                 return limited
@@ -925,6 +937,12 @@ def _auth_test(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _apps_connections_open(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    if slack.socket_mode is None:
+        slack.socket_mode = SocketModeServer()
+    return {"url": slack.socket_mode.url}
+
+
 def _chat_post_message(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     channel, user = slack._destination(args["channel"])
     message = slack._post("chat.postMessage", channel, user, args)
@@ -1157,6 +1175,7 @@ def _team_info(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS: dict[str, Handler] = {
+    "apps.connections.open": _apps_connections_open,
     "auth.test": _auth_test,
     "chat.postMessage": _chat_post_message,
     "chat.postEphemeral": _chat_post_ephemeral,
@@ -1175,6 +1194,7 @@ HANDLERS: dict[str, Handler] = {
     "files.completeUploadExternal": _files_complete_upload,
     "team.info": _team_info,
 }
+APP_TOKEN_METHODS = {"apps.connections.open"}
 
 
 # HTTP plumbing and small helpers --------------------------------------------------------
