@@ -3,7 +3,7 @@
 Measures events per second through
 
 (a) ``ai-roi ingest`` bulk: the generic adapter through ``ingest_in_batches``, a commit per
-    5,000 events (its default);
+    5,000 events (its default), the best of three;
 (b) HTTP, one event per request: a real uvicorn server (one worker, loopback, its own process)
     driven by concurrent httpx clients; every 202 is committed (durable) before it is sent;
 (c) HTTP, batches of 500 events per request;
@@ -11,7 +11,7 @@ Measures events per second through
 
 each printed beside the raw rate of inserting the same rows with ``sqlite3.executemany`` into one
 table with one unique index, with the same durability (WAL, ``synchronous=FULL``, a commit per
-5,000 rows), measured in the same run. SQLite always, on a temporary file; PostgreSQL too when
+5,000 rows, the best of three), measured in the same run. SQLite always, on a temporary file; PostgreSQL too when
 ``--database-url`` or ``TEST_DATABASE_URL`` names a server (a database is created and dropped).
 """
 
@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 
 TOKEN = "bench-token-0123456789abcdef"
+BULK_ATTEMPTS = 3  # bulk and raw are each the best of three
 BULK_BATCH = 5000  # ``ai-roi ingest --batch-size`` default; the raw baseline commits as often
 HTTP_BATCH = 500
 PEOPLE = 200
@@ -404,10 +405,15 @@ def check_counts(label: str, answers: Any, accepted: int, duplicates: int) -> No
 def run_backend(url: str, options: argparse.Namespace) -> list[Result]:
     migrate(url)
     results: list[Result] = []
-    new = usage_events(options.events, "bulk")
-    result, outcome = bulk(url, new, "(a) ai-roi ingest, bulk, new events")
-    check_counts(result.label, outcome.to_json(), len(new), 0)
-    results.append(result)
+    # New events: the best of three, as for raw (each attempt with its own events, so each
+    # finds its table a little fuller than the one before: the later ones are not flattered).
+    attempts = []
+    for attempt in range(BULK_ATTEMPTS):
+        new = usage_events(options.events, f"bulk{attempt}")
+        result, outcome = bulk(url, new, "(a) ai-roi ingest, bulk, new events")
+        check_counts(result.label, outcome.to_json(), len(new), 0)
+        attempts.append(result)
+    results.append(min(attempts, key=lambda r: r.seconds))
     again, outcome = bulk(url, new, "(d) ai-roi ingest, bulk, the same events again")
     check_counts(again.label, outcome.to_json(), 0, len(new))
     results.append(again)
@@ -531,9 +537,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="ai-roi-bench-") as folder:
         rows = raw_rows(usage_events(options.events, "raw"))
-        # The best of three, so a busy moment does not flatter the ratios.
+        # The best of three, like bulk, so a busy moment flatters no ratio.
         raw = min(
-            (raw_insert_rate(rows, Path(folder), attempt) for attempt in range(3)),
+            (raw_insert_rate(rows, Path(folder), attempt) for attempt in range(BULK_ATTEMPTS)),
             key=lambda r: r.seconds,
         )
         backends: list[tuple[str, Any]] = [
