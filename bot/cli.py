@@ -19,6 +19,7 @@ from bot.errors import AiRoiError, UsageError
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+    from bot.domain.weeks import Week
     from bot.store.sources import SourceHealth
 
 log = logging.getLogger("bot")
@@ -169,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(seed=args.seed, now=now, tz=settings.timezone, out=sys.stdout)
 
 
-def _week(args: argparse.Namespace, context) -> object:  # type: ignore[no-untyped-def]
+def _week(args: argparse.Namespace, context: AppContext) -> Week:
     from bot.domain.weeks import last_complete_week, parse_week
 
     if args.week:
@@ -186,7 +187,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     with _context() as context, Session(context.engine) as session:
         week = _week(args, context)
         person = person_by_email(session, args.user)
-        facts = facts_for(session, person, week, context.settings.timezone)  # type: ignore[arg-type]
+        facts = facts_for(session, person, week, context.settings.timezone)
     if args.json:
         print(json.dumps(facts.to_json(), indent=2, sort_keys=False))
     else:
@@ -228,7 +229,7 @@ def cmd_team(args: argparse.Namespace) -> int:
             session,
             viewer=Viewer.cli(),
             team_name=args.team,
-            week=_week(args, context),  # type: ignore[arg-type]
+            week=_week(args, context),
             weeks=args.weeks,
             tz=context.settings.timezone,
             k=min_group_size(session),
@@ -245,7 +246,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         week = _week(args, context)
         outcomes = digest_now(
             context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout
-        )  # type: ignore[arg-type]
+        )
     for outcome in outcomes:
         if outcome.status == "preview" and outcome.text:
             print(f"── {outcome.name} <{outcome.email}> (dry run, not sent)\n{outcome.text}\n")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.context import AppContext
 from bot.settings import Settings, load_settings
 from bot.store.db import create_engine, upgrade
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 3000
@@ -46,11 +50,11 @@ def serve(*, host: str, port: int | None) -> int:
     finally:
         stop_scheduler(scheduler, wait=False)
         if socket_mode is not None:
-            socket_mode.close()
+            socket_mode.close()  # type: ignore[no-untyped-call]  # unannotated in slack-bolt
     return 0
 
 
-def start_socket_mode(context: AppContext):  # type: ignore[no-untyped-def]
+def start_socket_mode(context: AppContext) -> SocketModeHandler | None:
     """With SLACK_APP_TOKEN, Slack traffic arrives over Socket Mode (no public URL needed)."""
     if not (context.settings.slack_app_token and context.settings.slack_bot_token):
         return None
@@ -59,6 +63,6 @@ def start_socket_mode(context: AppContext):  # type: ignore[no-untyped-def]
     from bot.slack.app import build_bolt_app
 
     handler = SocketModeHandler(build_bolt_app(context), context.settings.slack_app_token)
-    handler.connect()
+    handler.connect()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
     log.info("Slack Socket Mode connected")
     return handler

@@ -66,7 +66,7 @@ def retention_days(session: Session) -> int:
     days = get_setting(session, RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ConfigError(f"retention_days must be a whole number of days ≥ 1, not {days!r}")
-    return days
+    return int(days)
 
 
 def purge_events(

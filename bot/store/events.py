@@ -125,7 +125,7 @@ def _insert_new(session: Session, groups: list[list[Row]]) -> list[int]:
             result = connection.exec_driver_sql(
                 _PG_INSERT, tuple(map(list, zip(*page, strict=True)))
             )
-            stored.update((source, key) for source, key in result)
+            stored.update((str(source), str(key)) for source, key in result)
         return [sum((row[SOURCE], row[KEY]) in stored for row in group) for group in groups]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -133,8 +133,8 @@ def refresh(
 
 
 def pick_team(context: AppContext, client: WebClient, body: dict[str, Any]) -> None:
-    selected = (body["actions"][0].get("selected_option") or {}).get("value")
-    refresh(context, client, body, team=int(selected) if str(selected).isdigit() else None)
+    selected = str((body["actions"][0].get("selected_option") or {}).get("value"))
+    refresh(context, client, body, team=int(selected) if selected.isdigit() else None)
 
 
 def turn_page(context: AppContext, client: WebClient, body: dict[str, Any]) -> None:
