@@ -5,7 +5,7 @@ Measures events per second through
 (a) ``ai-roi ingest`` bulk: the generic adapter through ``ingest_in_batches``, a commit per
     5,000 events (its default), the best of three;
 (b) HTTP, one event per request: a real uvicorn server (one worker, loopback, its own process)
-    driven by concurrent httpx clients; every 202 is committed (durable) before it is sent;
+    driven by concurrent keep-alive clients; every 202 is committed (durable) before it is sent;
 (c) HTTP, batches of 500 events per request;
 (d) the same events sent again (all duplicates), in bulk and over HTTP, beside new events;
 
@@ -295,8 +295,8 @@ async def drive(base: str, bodies: Sequence[bytes], concurrency: int) -> dict[st
     """POST every body over ``concurrency`` keep-alive connections; the summed answers.
 
     A minimal HTTP/1.1 client on asyncio streams: the clients share the machine's cores with
-    the server, and a general-purpose client (httpx) spends several times the server's CPU
-    per request, which would measure the clients rather than the server.
+    the server, and a general-purpose client (httpx) spent more CPU per request than the
+    server did, so the run measured the clients rather than the server.
     """
     url = httpx.URL(base)
     head = (
