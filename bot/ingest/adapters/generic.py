@@ -119,9 +119,10 @@ def parse_actor(value: Any) -> Actor:
         )
     email = value.get("email")
     if email is not None:
-        if not isinstance(email, str) or "@" not in email.strip()[1:-1] or len(email) > 320:
+        address = email.strip() if isinstance(email, str) else ""
+        if "@" not in address[1:-1] or len(email) > 320:
             raise EventError(f"actor.email {email!r} is not an email address")
-        return Actor("email", email.strip().lower())
+        return Actor("email", address.lower())
     slack_user_id = value.get("slack_user_id")
     if slack_user_id is not None:
         if not isinstance(slack_user_id, str) or not slack_user_id.strip():
@@ -173,13 +174,14 @@ def normalize_kind(value: Any) -> tuple[str, str | None]:
 
 
 def _event_id(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    key = value.strip() if isinstance(value, str) else ""
+    if not key:
         raise EventError(
             '"id" is required: a non-empty string, unique per sender (the idempotency key)'
         )
     if len(value) > MAX_ID_LENGTH:
         raise EventError(f'"id" is longer than {MAX_ID_LENGTH} characters')
-    return value.strip()
+    return key
 
 
 def _event_type(value: Any) -> EventType:
