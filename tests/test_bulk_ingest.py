@@ -161,6 +161,11 @@ CHILD_RUN = textwrap.dedent(
         produce_into(produce, sender)
 
     bulk._produce_into = recording_produce_into
+    if mode == "cli":  # the command itself, as a user runs it
+        from bot.cli import main
+
+        os.environ["DATABASE_URL"] = url
+        sys.exit(main(["ingest", "--source", "usage", "--batch-size", "1000", body_path]))
     engine = create_engine(url)
     try:
         outcome = bulk.ingest_in_batches(
@@ -217,6 +222,29 @@ def test_a_large_file_is_parsed_in_a_child_process_with_the_same_outcome(
     here = bulk.ingest_in_batches(engine, "usage", body, "application/json", batch_size=1000)
     assert (here.accepted, here.duplicates) == (0, VALID + REPEATED)
     assert here.to_json()["rejected"] == answer["rejected"]
+    assert stored(engine) == (VALID, sum(1000 + i for i in range(VALID)))
+
+
+def test_ai_roi_ingest_parses_a_large_file_in_a_child_process(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The command has one thread when it imports, so it may fork: the parallel path is the
+    one users get."""
+    body, _ = large_body()
+    body_path, marker = tmp_path / "big.json", tmp_path / "parser-cli.pid"
+    body_path.write_bytes(body)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_RUN, database_url, str(body_path), str(marker), "cli"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    assert done.returncode == 1  # some records were rejected, each printed with its reason
+    assert f"big.json: {VALID} accepted, {REPEATED} duplicates, {INVALID} rejected" in done.stdout
+    assert done.stderr.count("rejected: ") == INVALID
+    assert marker.exists() and int(marker.read_text()) != os.getpid()
     assert stored(engine) == (VALID, sum(1000 + i for i in range(VALID)))
 
 
