@@ -39,6 +39,8 @@ from typing import Any
 
 import httpx
 
+from bot.store.event_rows import COLUMNS
+
 TOKEN = "bench-token-0123456789abcdef"
 BULK_ATTEMPTS = 3  # bulk and raw are each the best of three
 BULK_BATCH = 5000  # ``ai-roi ingest --batch-size`` default; the raw baseline commits as often
@@ -107,23 +109,8 @@ def body_of(events: Sequence[dict[str, Any]]) -> bytes:
 
 # Raw baseline ---------------------------------------------------------------------------------
 
-RAW_COLUMNS = (
-    "source",
-    "key",
-    "type",
-    "occurred_at",
-    "received_at",
-    "person_id",
-    "actor_kind",
-    "actor_value",
-    "tool",
-    "model",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "cost_nanos",
-    "requests",
-)
+# The events table's columns but the artifact and the metrics, which usage events leave empty.
+RAW_COLUMNS = COLUMNS[: COLUMNS.index("artifact_id")]
 
 
 def raw_rows(events: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:

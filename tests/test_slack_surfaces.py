@@ -15,11 +15,10 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.store.models import AuditEntry, WorkspaceSetting
-from tests.conftest import LiveServer, make_settings, serve_app
+from tests.conftest import LiveServer
 from tests.fakes.slack_api import FakeSlack
 from tests.support.blockkit import assert_valid_view
-
-SIGNING_SECRET = "test-signing-secret"
+from tests.support.slack_app import SECRET, serve_with_slack
 
 
 @pytest.fixture
@@ -34,19 +33,11 @@ def slack_api() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def app(context: AppContext, database_url: str, slack_api: FakeSlack) -> Iterator[LiveServer]:
-    settings = make_settings(
-        database_url,
-        slack_bot_token=slack_api.token,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack_api.base_url,
-    )
-    with serve_app(AppContext(settings, context.engine, context.clock)) as live:
+    with serve_with_slack(context, database_url, slack_api) as live:
         yield live
 
 
-def signed(
-    body: str, *, secret: str = SIGNING_SECRET, age: int = 0, content_type: str
-) -> dict[str, str]:
+def signed(body: str, *, secret: str = SECRET, age: int = 0, content_type: str) -> dict[str, str]:
     ts = str(int(time.time()) - age)
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return {
