@@ -17,6 +17,7 @@ from bot.context import AppContext
 from bot.store.models import AuditEntry, WorkspaceSetting
 from tests.conftest import LiveServer
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import app_home_opened
 from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import SECRET, serve_with_slack
 
@@ -214,3 +215,18 @@ def test_admin_thresholds_are_validated_saved_and_audited(
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "setting.change")).one()
     assert saved["unused_min_created"] == 10 and saved["unused_max_viewed_share"] == 0.3
     assert audit.actor == "UADMIN"
+
+
+def test_stopping_the_server_lets_slack_listeners_finish_their_work(
+    context: AppContext, database_url: str, slack_api: FakeSlack
+) -> None:
+    """Listeners ack first and work after; a server that stops waits for that work."""
+    slack_api.latency = 0.5  # every Web API call takes half a second
+    with serve_with_slack(context, database_url, slack_api) as live:
+        opened = app_home_opened(user_id="UANA")
+        response = live.client.post(
+            "/slack/events", content=opened.body, headers=opened.headers(SECRET)
+        )
+        assert response.status_code == 200
+        assert slack_api.home_view("UANA") is None  # acknowledged, not yet published
+    assert slack_api.home_view("UANA") is not None  # published before the server was gone

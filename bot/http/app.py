@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -37,8 +41,20 @@ def status_for(error: AiRoiError) -> int:
     return 400
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Slack listeners acknowledge first and work after (publish a Home, open a modal): let the
+    # ones under way finish before the process goes, rather than cut them off half done.
+    listeners: ThreadPoolExecutor | None = getattr(app.state, "slack_listeners", None)
+    if listeners is not None:
+        await asyncio.to_thread(listeners.shutdown, wait=True)
+
+
 def build_http_app(context: AppContext) -> FastAPI:
-    app = FastAPI(title="ai-roi", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ai-roi", version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan
+    )
     app.state.context = context
     app.include_router(health.router)
     app.include_router(webhooks.router)
@@ -46,7 +62,8 @@ def build_http_app(context: AppContext) -> FastAPI:
     if context.settings.slack_bot_token and context.settings.slack_signing_secret:
         from bot.slack.app import build_bolt_app
 
-        app.state.bolt = build_bolt_app(context)
+        app.state.slack_listeners = ThreadPoolExecutor(5, thread_name_prefix="ai-roi-slack")
+        app.state.bolt = build_bolt_app(context, listener_executor=app.state.slack_listeners)
 
     @app.exception_handler(AiRoiError)
     async def _known_error(_request: Request, error: AiRoiError) -> JSONResponse:

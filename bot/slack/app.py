@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -23,7 +24,9 @@ def web_client(context: AppContext) -> WebClient:
     )
 
 
-def build_bolt_app(context: AppContext) -> App:
+def build_bolt_app(context: AppContext, listener_executor: Executor | None = None) -> App:
+    """The Bolt app with every listener; ``listener_executor`` runs what listeners do after
+    their ack (Bolt's own pool when not given)."""
     settings = context.settings
     app = App(
         token=settings.slack_bot_token,
@@ -32,6 +35,7 @@ def build_bolt_app(context: AppContext) -> App:
         token_verification_enabled=False,
         request_verification_enabled=bool(settings.slack_signing_secret),
         logger=logging.getLogger("bot.slack.bolt"),
+        listener_executor=listener_executor,
     )
     register(app, context)
     return app
