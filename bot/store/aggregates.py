@@ -1,5 +1,6 @@
 """Shared pieces of the SQL aggregations (facts, team reports, retention): event type names,
-the time-range filter, and the rule that a view by the creator is not a view by others.
+the time-range filter, the rule that a view by the creator is not a view by others, and the two
+questions asked of every created artifact (opened by someone else? used?).
 
 The facts themselves are computed for many people at once in ``batch_aggregates``."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.domain.events import EventType
@@ -37,4 +39,30 @@ def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement
                 viewer.actor_kind != creator.actor_kind, viewer.actor_value != creator.actor_value
             ),
         ),
+    )
+
+
+def opened_by_someone_else(created: type[Event], end: datetime) -> sa.Exists:
+    """The artifact of ``created`` (a ``created`` event, correlated) was viewed before ``end`` by
+    someone other than its creator."""
+    viewed = aliased(Event)
+    return (
+        sa.exists()
+        .where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        )
+        .correlate(created)
+    )
+
+
+def used_before(created: type[Event], end: datetime) -> sa.Exists:
+    """The artifact of ``created`` (correlated) was used before ``end``."""
+    used = aliased(Event)
+    return (
+        sa.exists()
+        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
+        .correlate(created)
     )

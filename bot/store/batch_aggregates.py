@@ -16,7 +16,15 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
-from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _in_range, _someone_else
+from bot.store.aggregates import (
+    CREATED,
+    USAGE,
+    VIEWED,
+    _in_range,
+    _someone_else,
+    opened_by_someone_else,
+    used_before,
+)
 from bot.store.models import Artifact, Delivery, Event, WeeklyTotal
 
 
@@ -130,23 +138,8 @@ def artifacts_by_kind(
     if not person_ids:
         return {}
     created = aliased(Event)
-    viewed = aliased(Event)
-    used = aliased(Event)
-    viewed_by_other = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
-    was_used = (
-        sa.exists()
-        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
-        .correlate(created)
-    )
+    viewed_by_other = opened_by_someone_else(created, end)
+    was_used = used_before(created, end)
     rows = session.exec(
         select(
             created.person_id,
@@ -204,17 +197,7 @@ def unopened_artifacts(
     if not person_ids:
         return {}
     created = aliased(Event)
-    viewed = aliased(Event)
-    opened = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
+    opened = opened_by_someone_else(created, end)
     rows = session.exec(
         select(created.person_id, sa.func.count(sa.distinct(created.artifact_id)))
         .where(

@@ -20,7 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _someone_else
+from bot.store.aggregates import (
+    CREATED,
+    USAGE,
+    opened_by_someone_else,
+    used_before,
+)
 from bot.store.db import upsert_for
 from bot.store.models import Artifact, Event, WeeklyTotal
 
@@ -114,27 +119,8 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
             row[name] = int(value)
 
     created = aliased(Event)
-    viewed = aliased(Event)
-    used = aliased(Event)
-    viewed_by_other = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < purge.week_end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
-    was_used = (
-        sa.exists()
-        .where(
-            used.artifact_id == created.artifact_id,
-            used.type == USED,
-            used.occurred_at < purge.week_end,
-        )
-        .correlate(created)
-    )
+    viewed_by_other = opened_by_someone_else(created, purge.week_end)
+    was_used = used_before(created, purge.week_end)
     artifacts = session.exec(
         select(
             created.person_id,

@@ -20,7 +20,12 @@ from sqlmodel import Session, col, select
 
 from bot.domain.facts import ToolUsage
 from bot.domain.team_render import TeamFigures
-from bot.store.aggregates import CREATED, USAGE, USED, VIEWED, _someone_else
+from bot.store.aggregates import (
+    CREATED,
+    USAGE,
+    opened_by_someone_else,
+    used_before,
+)
 from bot.store.models import Event, Membership, Team
 
 Range = tuple[datetime, datetime]
@@ -193,23 +198,8 @@ def _artifact_counts(
     session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
 ) -> tuple[int, int, int]:
     created = aliased(Event)
-    viewed = aliased(Event)
-    used = aliased(Event)
-    viewed_by_other = (
-        sa.exists()
-        .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
-            _someone_else(viewed, created),  # type: ignore[arg-type]
-        )
-        .correlate(created)
-    )
-    was_used = (
-        sa.exists()
-        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
-        .correlate(created)
-    )
+    viewed_by_other = opened_by_someone_else(created, end)
+    was_used = used_before(created, end)
     row = session.exec(
         select(
             sa.func.count(sa.distinct(created.artifact_id)),
