@@ -6,39 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot.domain.facts import Facts, KindCounts, ToolUsage, UsageTotals, build_facts
+from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
 from bot.domain.grounding import MAX_CHARS, check_grounding, find_numbers
 from bot.domain.reflection import template_reflection
 from bot.domain.units import display_count, display_usd
 from bot.domain.weeks import parse_week
+from tests.support.facts import ana_week
 
-
-def make_facts(**overrides: object) -> Facts:
-    """Ana's week 2026-W47 (Nov 16–22): 42 artifacts, 4 opened by others, 2.17M tokens, $23.41."""
-    values: dict[str, object] = {
-        "user": "ana@example.com",
-        "week": "2026-W47",
-        "usage": UsageTotals(
-            input_tokens=1_500_000,
-            cached_tokens=300_000,
-            output_tokens=374_000,
-            cost_nanos=23_410_000_000,
-            requests=812,
-        ),
-        "by_tool": [
-            ToolUsage("chatgpt", 1_200_000, 15_000_000_000),
-            ToolUsage("claude-code", 674_000, 8_410_000_000),
-        ],
-        "by_kind": [KindCounts("dashboard", 40, 2, 0), KindCounts("report", 2, 2, 1)],
-        "viewers": 14,
-        "baseline_tokens": [900_000, 1_100_000, 1_000_000, 1_300_000],
-        "nudges": [{"rule": "unused_artifacts", "level": "warning"}],
-    }
-    values.update(overrides)
-    return build_facts(**values)  # type: ignore[arg-type]
-
-
-FACTS = make_facts()
+FACTS = ana_week()
 # total tokens 1,874,000 (1.9M); median 1,050,000; cost $23.41; 38 dashboards unopened.
 
 GROUNDED = [
@@ -107,11 +82,11 @@ def test_invented_numbers_fail_and_are_listed(text: str, offending: list[str]) -
 def test_the_deterministic_template_always_passes() -> None:
     cases = [
         FACTS,
-        make_facts(by_kind=[KindCounts("dashboard", 40, 2, 0)]),
-        make_facts(by_kind=[KindCounts("report", 3, 3, 2)], viewers=1),
-        make_facts(by_kind=[], viewers=0),
-        make_facts(usage=UsageTotals(), by_tool=[], by_kind=[], viewers=0, baseline_tokens=[]),
-        make_facts(usage=UsageTotals(input_tokens=950, output_tokens=40, cost_nanos=4_200_000)),
+        ana_week(by_kind=[KindCounts("dashboard", 40, 2, 0)]),
+        ana_week(by_kind=[KindCounts("report", 3, 3, 2)], viewers=1),
+        ana_week(by_kind=[], viewers=0),
+        ana_week(usage=UsageTotals(), by_tool=[], by_kind=[], viewers=0, baseline_tokens=[]),
+        ana_week(usage=UsageTotals(input_tokens=950, output_tokens=40, cost_nanos=4_200_000)),
     ]
     for facts in cases:
         label = parse_week(facts.week).label()
@@ -129,7 +104,7 @@ def test_display_forms_of_every_count_and_amount_pass() -> None:
 
 
 def test_tiny_amounts_shown_as_less_than_a_cent_pass() -> None:
-    facts = make_facts(usage=UsageTotals(input_tokens=900, output_tokens=50, cost_nanos=4_000_000))
+    facts = ana_week(usage=UsageTotals(input_tokens=900, output_tokens=50, cost_nanos=4_000_000))
     assert check_grounding("You spent <$0.01 on 950 tokens. Worth a try?", facts).ok
     assert not check_grounding("You spent <$0.01 on 950 tokens. Worth a try?", FACTS).ok
 
@@ -138,13 +113,13 @@ def test_the_other_bucket_of_a_trimmed_prompt_is_supported() -> None:
     tools = [
         ToolUsage(f"tool-{chr(97 + i)}", 100_000 - i * 1_000, 1_000_000_000) for i in range(12)
     ]
-    facts = make_facts(by_tool=tools)
+    facts = ana_week(by_tool=tools)
     tail = sum(t.tokens for t in tools[8:])
     assert check_grounding(f"Other tools took {tail:,} tokens. Needed?", facts).ok
 
 
 def test_names_with_digits_from_the_facts_are_not_numbers() -> None:
-    facts = make_facts(by_tool=[ToolUsage("gpt-4.1-mini", 1_874_000, 23_410_000_000)])
+    facts = ana_week(by_tool=[ToolUsage("gpt-4.1-mini", 1_874_000, 23_410_000_000)])
     assert check_grounding("Most of it went to gpt-4.1-mini. Was it the right model?", facts).ok
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from bot.domain.facts import Facts, KindCounts, ToolUsage, UsageTotals, build_facts
+from bot.domain.facts import Facts, KindCounts, ToolUsage
 from bot.domain.prompt import (
     MAX_INPUT_TOKENS,
     MAX_OUTPUT_TOKENS,
@@ -15,32 +15,9 @@ from bot.domain.prompt import (
     estimate_tokens,
     fits_budget,
 )
+from tests.support.facts import ana_week
 
 EMAIL = "ana@example.com"
-
-
-def ana_facts(**overrides: object) -> Facts:
-    values: dict[str, object] = {
-        "user": EMAIL,
-        "week": "2026-W47",
-        "usage": UsageTotals(
-            input_tokens=1_500_000,
-            cached_tokens=300_000,
-            output_tokens=374_000,
-            cost_nanos=23_410_000_000,
-            requests=812,
-        ),
-        "by_tool": [
-            ToolUsage("chatgpt", 1_200_000, 15_000_000_000),
-            ToolUsage("claude-code", 674_000, 8_410_000_000),
-        ],
-        "by_kind": [KindCounts("dashboard", 40, 2, 0), KindCounts("report", 2, 2, 1)],
-        "viewers": 14,
-        "baseline_tokens": [900_000, 1_100_000, 1_000_000, 1_300_000],
-        "nudges": [{"rule": "unused_artifacts", "level": "warning"}],
-    }
-    values.update(overrides)
-    return build_facts(**values)  # type: ignore[arg-type]
 
 
 def big_facts() -> Facts:
@@ -51,7 +28,7 @@ def big_facts() -> Facts:
     ]
     kinds = [KindCounts(f"custom-artifact-kind-{i:02d}", 50 - i, i % 3, i % 2) for i in range(40)]
     models = [ToolUsage(f"fine-tuned-model-{i:03d}", 5_000 + i, 1_000 * i) for i in range(100)]
-    return ana_facts(by_tool=tools, by_kind=kinds, by_model=models)
+    return ana_week(by_tool=tools, by_kind=kinds, by_model=models)
 
 
 def user_json(messages: list[dict[str, str]]) -> dict[str, object]:
@@ -65,7 +42,7 @@ def test_limits_are_the_documented_ones() -> None:
 
 
 def test_messages_are_a_system_rule_set_and_one_user_message() -> None:
-    messages = build_messages(ana_facts(), first_name="Ana", week_label="Nov 16–22")
+    messages = build_messages(ana_week(), first_name="Ana", week_label="Nov 16–22")
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == SYSTEM_PROMPT
     assert "Ana's reflection for the week Nov 16–22" in messages[1]["content"]
@@ -89,7 +66,7 @@ def test_system_prompt_states_the_writing_rules() -> None:
 
 
 def test_user_message_carries_this_persons_facts_without_the_email() -> None:
-    facts = ana_facts()
+    facts = ana_week()
     messages = build_messages(facts, first_name="Ana", week_label="Nov 16–22")
     expected = facts.to_json()
     del expected["user"]
@@ -99,14 +76,14 @@ def test_user_message_carries_this_persons_facts_without_the_email() -> None:
 
 
 def test_any_email_address_in_the_facts_is_redacted() -> None:
-    facts = ana_facts(nudges=[{"rule": "note", "detail": "ask bob@example.com"}])
+    facts = ana_week(nudges=[{"rule": "note", "detail": "ask bob@example.com"}])
     text = json.dumps(build_messages(facts, first_name=None, week_label="Nov 16–22"))
     assert "bob@example.com" not in text
     assert "[redacted]" in text
 
 
 def test_a_typical_prompt_fits_untrimmed() -> None:
-    messages = build_messages(ana_facts(), first_name="Ana", week_label="Nov 16–22")
+    messages = build_messages(ana_week(), first_name="Ana", week_label="Nov 16–22")
     assert estimate_tokens(messages) <= MAX_INPUT_TOKENS
     assert "other" not in user_json(messages)["by_tool"]  # type: ignore[operator]
 
@@ -148,12 +125,12 @@ def test_first_name_is_cleaned_because_it_is_user_input() -> None:
     assert clean_first_name("x" * 100) == "x" * 40
     assert clean_first_name("1234") is None
     assert clean_first_name(None) is None
-    messages = build_messages(ana_facts(), first_name=None, week_label="Nov 16–22")
+    messages = build_messages(ana_week(), first_name=None, week_label="Nov 16–22")
     assert "this person's reflection" in messages[1]["content"]
 
 
 def test_long_names_of_tools_are_cut_in_the_prompt() -> None:
-    facts = ana_facts(by_tool=[ToolUsage("t" * 300, 1_000, 0)])
+    facts = ana_week(by_tool=[ToolUsage("t" * 300, 1_000, 0)])
     messages = build_messages(facts, first_name="Ana", week_label="Nov 16–22")
     assert "t" * 41 not in messages[1]["content"]
     assert "t" * 40 in messages[1]["content"]

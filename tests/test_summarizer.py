@@ -15,7 +15,7 @@ from bot.domain.facts import Facts, ToolUsage
 from bot.domain.prompt import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS, estimate_tokens
 from bot.settings import load_settings
 from tests.fakes.openai_api import MALFORMED_KINDS, FakeOpenAI, MalformedKind
-from tests.test_grounding import make_facts
+from tests.support.facts import ana_week
 
 MODEL = "gpt-4.1-mini"
 LABEL = "Nov 16–22"
@@ -52,7 +52,7 @@ def summarizer(fake: FakeOpenAI, sleeps: Sleeps) -> Iterator[Summarizer]:
 
 def write(summarizer: Summarizer, facts: Facts | None = None) -> Reflection:
     return summarizer.write(
-        facts or make_facts(), first_name="Ana", week_label=LABEL, template_text=TEMPLATE
+        facts or ana_week(), first_name="Ana", week_label=LABEL, template_text=TEMPLATE
     )
 
 
@@ -85,8 +85,8 @@ def test_the_request_is_a_chat_completion_within_the_budgets(
 def test_the_prompt_carries_this_persons_facts_and_nobody_elses(
     fake: FakeOpenAI, summarizer: Summarizer
 ) -> None:
-    ana = make_facts()
-    ben = make_facts(user="ben@example.com", viewers=77, by_tool=[ToolUsage("cursor", 5, 0)])
+    ana = ana_week()
+    ben = ana_week(user="ben@example.com", viewers=77, by_tool=[ToolUsage("cursor", 5, 0)])
     fake.reply(GROUNDED)
     write(summarizer, ana)
     write(summarizer, ben)
@@ -106,7 +106,7 @@ def test_big_facts_still_fit_the_input_budget(fake: FakeOpenAI, summarizer: Summ
         ToolUsage(f"assistant-{i:03d}-with-a-rather-long-name", 1_000 + i, i) for i in range(300)
     ]
     fake.reply("You tried many tools this week. Which one would you keep?")
-    reflection = write(summarizer, make_facts(by_tool=tools))
+    reflection = write(summarizer, ana_week(by_tool=tools))
     assert reflection.writer == "llm"
     assert estimate_tokens(fake.requests[0]["messages"]) <= MAX_INPUT_TOKENS
 
@@ -317,7 +317,7 @@ def test_an_overlong_prompt_uses_the_template_without_a_call(
     fake: FakeOpenAI, summarizer: Summarizer
 ) -> None:
     nudges = [{"rule": f"rule_number_{i}_with_a_long_name", "level": "info"} for i in range(300)]
-    reflection = write(summarizer, make_facts(nudges=nudges))
+    reflection = write(summarizer, ana_week(nudges=nudges))
     assert reflection.writer == "template"
     assert reflection.reason is not None and reflection.reason.startswith("prompt over budget")
     assert fake.requests == []
