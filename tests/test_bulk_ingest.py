@@ -271,3 +271,18 @@ def test_a_body_that_is_not_json_fails_the_same_way_in_the_child(
     answer, parser = run_in_fresh_process(database_url, body, tmp_path)
     assert parser is not None
     assert answer == {"error": "PayloadError", "message": str(here.value)}
+
+
+class _Unpicklable(Exception):
+    def __init__(self, reason: str, handle: object) -> None:
+        super().__init__(reason)
+        self.handle = handle
+
+
+def test_an_error_that_cannot_cross_to_the_parent_still_says_what_it_was() -> None:
+    """The child sends its error to the parent pickled; one that cannot be keeps its message."""
+    plain = PayloadError("body is not valid JSON")
+    assert bulk._picklable(plain) is plain
+    sent = bulk._picklable(_Unpicklable("the disk is gone", lambda: None))
+    assert isinstance(sent, bulk.ParserFailed)
+    assert str(sent) == "_Unpicklable: the disk is gone"

@@ -178,7 +178,9 @@ def _received(receiver: Connection, child: multiprocessing.process.BaseProcess) 
         except EOFError:
             child.join()
             raise ParserFailed(
-                f"the process parsing the file ended before it finished (exit code {child.exitcode})"
+                f"the process parsing the file ended before it finished (exit code "
+                f"{child.exitcode}); the batches already stored are kept, and running the same "
+                "import again stores the rest"
             ) from None
         if kind == "end":
             return
