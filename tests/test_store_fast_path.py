@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy.dialects import sqlite
+from sqlmodel import Session, func, select
 
+from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.ingest.gc_pause import gc_paused
+from bot.store.db import create_engine, transaction, upgrade
 from bot.store.event_rows import sqlite_utc_text
-from bot.store.models import UTCDateTime
+from bot.store.events import _statement_rows, store_events
+from bot.store.models import Event, UTCDateTime
 
 TIMES = [
     datetime(2026, 11, 2, tzinfo=UTC),
@@ -49,3 +55,35 @@ def test_large_bodies_pause_the_collector_and_restore_it() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("variables", [999, 32766])
+def test_sqlite_inserts_many_rows_per_statement_within_the_parameter_limit(
+    tmp_path: Path, variables: int
+) -> None:
+    """Rows go in statements of a power of two rows, as many as SQLite lets one statement bind
+    (999 parameters before SQLite 3.32); every row is stored once and counted right."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'limit.db'}")
+    upgrade(engine)
+    events = [
+        NormalizedEvent(
+            key=f"k{i}",
+            type=EventType.USAGE,
+            occurred_at=datetime(2026, 11, 18, 9, tzinfo=UTC) + timedelta(seconds=i),
+            actor=Actor("email", f"p{i % 7}@example.com"),
+            input_tokens=i,
+        )
+        for i in range(1500)
+    ]
+    with transaction(engine) as session:
+        raw = session.connection().connection.driver_connection
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variables)
+        assert _statement_rows(raw, 1500) == (32 if variables == 999 else 1024)
+        first = store_events(session, "usage", events[:700])
+        second = store_events(session, "usage", events)  # 700 already there
+    assert (first.accepted, first.duplicates) == (700, 0)
+    assert (second.accepted, second.duplicates) == (800, 700)
+    with Session(engine) as session:
+        count, tokens = session.exec(select(func.count(), func.sum(Event.input_tokens))).one()
+    assert (count, tokens) == (1500, sum(range(1500)))
+    engine.dispose()
