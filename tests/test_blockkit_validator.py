@@ -1,6 +1,6 @@
 """The Block Kit validator accepts what Slack documents as valid and reports what Slack refuses.
 
-Golden inputs come from ../shared/slack-reference: every valid fixture of slackblocks-spec (each
+Golden inputs come from tests/fixtures/slack-reference: every valid fixture of slackblocks-spec (each
 checked against a docs.slack.dev page) and python-slack-sdk's view fixtures; negative inputs from
 slackblocks-spec's invalid-case catalogue, plus the limits this app relies on.
 """
@@ -288,7 +288,7 @@ def _check(kind: str, payload: Any) -> list[Problem]:
 
 def test_the_reference_data_is_where_the_validator_looks() -> None:
     project_root = Path(__file__).resolve().parents[1]
-    assert project_root.parent / "shared" / "slack-reference" == REFERENCE_DIR
+    assert project_root / "tests" / "fixtures" / "slack-reference" == REFERENCE_DIR
     assert (SPEC / "limits.json").is_file()
 
 

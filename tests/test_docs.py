@@ -12,17 +12,13 @@ import yaml
 
 from bot.cli import build_parser
 from bot.settings import Settings
+from tests.support.reference import SLACK_REFERENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 MANIFEST_SCHEMA = (
-    ROOT.parent
-    / "shared"
-    / "slack-reference"
-    / "slackapi-manifest-schema"
-    / "schemas"
-    / "manifest.schema.1.0.0.json"
+    SLACK_REFERENCE / "slackapi-manifest-schema" / "schemas" / "manifest.schema.1.0.0.json"
 )
 
 

@@ -17,9 +17,9 @@ from bot.store.models import Event
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET, WEBHOOK_TOKEN, LiveServer, make_settings
 from tests.conftest import serve_app as serve
 from tests.helpers import signed_headers
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "vendor-examples"
 GENAI_TRACES = (FIXTURES / "otel-genai-traces.json").read_bytes()
 BEARER = {"authorization": f"Bearer {WEBHOOK_TOKEN}", "content-type": "application/json"}
 

@@ -73,3 +73,16 @@ def test_nothing_but_settings_reads_the_environment() -> None:
         and ("os.environ" in path.read_text() or "getenv" in path.read_text())
     ]
     assert readers == []
+
+
+def test_nothing_reads_outside_the_repository() -> None:
+    """A clone alone passes its tests: reference data lives in tests/fixtures, with its licences."""
+    outside = ".." + "/shared"
+    sibling = '/ "' + 'shared"'
+    readers = [
+        str(path.relative_to(ROOT))
+        for folder in ("bot", "jobs", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if outside in path.read_text() or sibling in path.read_text()
+    ]
+    assert readers == []

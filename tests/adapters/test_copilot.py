@@ -12,9 +12,9 @@ import pytest
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import copilot
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "vendor-examples"
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
 DAY = datetime(2026, 11, 18, tzinfo=UTC)
@@ -85,7 +85,6 @@ def test_the_json_array_of_the_docs_and_a_single_record_are_accepted() -> None:
     assert copilot.parse(json.dumps(records()[1]).encode(), JSON).events == EXPECTED[1:]
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_the_documented_example_record_parses() -> None:
     example = (VENDOR_EXAMPLES / "github-copilot-usage-metrics-user-level.json").read_bytes()
     (event,) = copilot.parse(example, JSON).events
@@ -127,7 +126,6 @@ def test_bad_lines_are_rejected_and_good_ones_kept() -> None:
     assert "day is missing" in reasons[4]
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 @pytest.mark.parametrize(
     ("example", "reason"),
     [

@@ -12,9 +12,9 @@ import pytest
 from bot.domain.events import Actor, ArtifactRef, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import datadog
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "vendor-examples"
 JSON = "application/json"
 ANA = Actor("email", "ana.lima@example.com")
 BEN = Actor("email", "ben@example.com")
@@ -109,7 +109,6 @@ def test_one_dashboard_and_a_bare_list_are_accepted() -> None:
     assert datadog.parse(body(dashboards), JSON).events == EXPECTED
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_the_recorded_responses_parse() -> None:
     single = (VENDOR_EXAMPLES / "datadog-dashboard-usage.json").read_bytes()
     (created,) = datadog.parse(single, JSON).events  # 0 views (no RUM): nothing viewed

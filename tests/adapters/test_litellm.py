@@ -12,9 +12,9 @@ import pytest
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import litellm
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "vendor-examples"
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
@@ -94,7 +94,6 @@ def test_a_batch_becomes_one_event_per_request() -> None:
     assert not any(event.replace for event in result.events)
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_the_vendor_example_payload_parses() -> None:
     example = (VENDOR_EXAMPLES / "litellm-standard-logging-payload.json").read_bytes()
     (event,) = litellm.parse(example, JSON).events
@@ -190,7 +189,6 @@ def test_another_vendors_shape_is_refused(payload: Any) -> None:
         litellm.parse(body(payload), JSON)
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_a_spend_logs_row_is_named_as_such() -> None:
     row = (VENDOR_EXAMPLES / "litellm-spend-logs-row.json").read_bytes()
     with pytest.raises(PayloadError, match="SpendLogs"):

@@ -12,9 +12,9 @@ import pytest
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import openai_usage
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "vendor-examples"
 JSON = "application/json"
 ANA = "user-Ana0x7QnLkT3pV"
 
@@ -136,7 +136,6 @@ def test_bad_results_are_rejected_and_good_ones_kept() -> None:
     assert "data[3] is not a usage bucket" in reasons[7]
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_the_documented_examples_parse() -> None:
     documented = (VENDOR_EXAMPLES / "openai-usage-completions.json").read_bytes()
     (event,) = openai_usage.parse(documented, JSON).events
@@ -147,7 +146,6 @@ def test_the_documented_examples_parse() -> None:
     assert len(openai_usage.parse(cookbook, JSON).events) == 3  # the empty bucket adds nothing
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_a_costs_page_is_refused() -> None:
     with pytest.raises(PayloadError, match="usage result"):
         openai_usage.parse((VENDOR_EXAMPLES / "openai-costs.json").read_bytes(), JSON)

@@ -13,9 +13,9 @@ import pytest
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError, UnsupportedMediaError
 from bot.ingest.adapters import otel
+from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
-VENDOR_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "vendor-examples"
 JSON = "application/json"
 
 
@@ -172,7 +172,6 @@ def test_ndjson_from_the_file_exporter_is_accepted() -> None:
     assert "line 2 is not valid JSON" in result.rejected[0].error
 
 
-@pytest.mark.skipif(not VENDOR_EXAMPLES.is_dir(), reason="shared vendor examples not present")
 def test_the_official_envelope_without_genai_attributes_yields_nothing() -> None:
     example = (VENDOR_EXAMPLES / "otel-otlp-json-trace-envelope.json").read_bytes()
     result = otel.parse(example, JSON)

@@ -8,7 +8,7 @@
 
 Point the app at it with ``SLACK_API_URL=slack.base_url`` and ``SLACK_BOT_TOKEN=slack.token``.
 
-What it reproduces, from ../shared/slack-reference (method metadata: required arguments, error
+What it reproduces, from tests/fixtures/slack-reference (method metadata: required arguments, error
 codes, rate-limit tiers; Block Kit schema and limits via ``tests.support.blockkit``):
 
 - requests as GET with a query string, or POST as form, JSON or multipart; HTTP 200 with

@@ -1,6 +1,6 @@
 """Block Kit validator for the payloads ai-roi sends to Slack: messages, App Home and modals.
 
-Two layers, both read from ``../shared/slack-reference/`` beside the project checkout:
+Two layers, both read from ``tests/fixtures/slack-reference/`` (provenance and licences in its README):
 
 1. **structure** — the Draft-7 JSON Schemas generated from ``@slack/types`` catch unknown block
    and element types, a wrong text type (``mrkdwn`` in a header), misspelt keys and missing
@@ -31,13 +31,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "slack-reference"
+from tests.support.reference import SLACK_REFERENCE
+
+REFERENCE_DIR = SLACK_REFERENCE
 SCHEMA_DIR = REFERENCE_DIR / "blockkit-jsonschema-from-slack-types"
 LIMITS_FILE = REFERENCE_DIR / "slackblocks-spec" / "limits.json"
 
