@@ -14,8 +14,16 @@ jobs → a log line with traceback, then the next item).
     ├── AuthError              a webhook request is not authenticated (HTTP 401)
     ├── PayloadTooLargeError   a request body is over the limit (HTTP 413)
     ├── UnsupportedMediaError  a request has a content type we do not read (HTTP 415)
-    └── EventError             one event in a batch is invalid (reported per event, never raised
-                               past the batch)
+    ├── EventError             one event in a batch is invalid (reported per event, never raised
+    │                          past the batch)
+    └── OutboundError          a call ai-roi made to another system failed (bot.outbound)
+        ├── RetryableError     worth another attempt (the retry helper does that)
+        │   ├── RateLimitedError      429 / ``ratelimited``: wait its Retry-After
+        │   └── UnavailableError      5xx, a dropped connection, a timeout
+        ├── CredentialRefusedError    401 / 403: the credential is wrong or lacks a scope
+        ├── CursorExpiredError        410: a page cursor or link expired; start the listing again
+        ├── BudgetExhaustedError      the per-run request budget of a destination is spent
+        └── RequestFailedError        any other refusal (4xx), with the destination's reason
 """
 
 from __future__ import annotations
@@ -63,3 +71,44 @@ class UnsupportedMediaError(AiRoiError):
 
 class EventError(AiRoiError):
     """One event is invalid; the message is the reason reported back to the sender."""
+
+
+class OutboundError(AiRoiError):
+    """A call to another system (Slack, a vendor API) failed. Messages name the destination and
+    what it said, never a credential."""
+
+
+class RetryableError(OutboundError):
+    """A failure worth another attempt."""
+
+
+class RateLimitedError(RetryableError):
+    """The destination asked us to slow down; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UnavailableError(RetryableError):
+    """The destination failed in a way that may pass (5xx, a dropped connection, a timeout)."""
+
+
+class CredentialRefusedError(OutboundError):
+    """401 or 403: the credential is wrong, revoked or lacks a scope. Not retried."""
+
+
+class CursorExpiredError(OutboundError):
+    """410 Gone: a page cursor or a signed link expired; the listing must start again."""
+
+
+class BudgetExhaustedError(OutboundError):
+    """The destination's request budget for this run is spent; the rest waits for the next run."""
+
+
+class RequestFailedError(OutboundError):
+    """Any other refusal; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -11,9 +11,9 @@ import pytest
 from bot.context import AppContext
 from bot.digest.deliverers import Recipient
 from bot.errors import ConfigError
+from bot.outbound.gate import RateGate, shared_gate
 from bot.settings import DEFAULT_SLACK_MESSAGES_PER_MINUTE, load_settings
 from bot.slack.dm import UserDirectory, pacing_interval, slack_deliverer
-from bot.slack.rate_gate import RateGate, shared_gate
 from bot.store.db import create_engine
 from tests.fakes.slack_api import FakeSlack
 

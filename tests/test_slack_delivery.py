@@ -24,8 +24,8 @@ from bot.context import AppContext
 from bot.digest.run import run_digest
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
+from bot.outbound.gate import RateGate
 from bot.slack.dm import SlackAuthError, UserDirectory, slack_deliverer
-from bot.slack.rate_gate import RateGate
 from bot.store.models import Delivery, Person
 from bot.store.people import all_people
 from tests.conftest import FROZEN_NOW, make_settings

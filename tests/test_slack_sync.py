@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.context import AppContext
 from bot.domain.directory import parse_directory
 from bot.ingest.pipeline import ingest_body
-from bot.slack.rate_gate import RateGate
+from bot.outbound.gate import RateGate
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import Event, Person

@@ -28,8 +28,8 @@ from slack_sdk.web import SlackResponse
 
 from bot.context import AppContext
 from bot.digest.deliverers import DeliveryError, Receipt, Recipient
-from bot.slack.client import make_web_client
-from bot.slack.rate_gate import RateGate, shared_gate
+from bot.outbound.clients import slack_web_client
+from bot.outbound.gate import RateGate, shared_gate
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def slack_deliverer(context: AppContext, *, gate: RateGate | None = None) -> Sla
     if gate is None:
         gate = shared_gate()
         gate.min_interval = pacing_interval(context.settings.slack_messages_per_minute)
-    return SlackDeliverer(make_web_client(context.settings), gate=gate, remember_user=remember)
+    return SlackDeliverer(slack_web_client(context.settings), gate=gate, remember_user=remember)
 
 
 def pacing_interval(messages_per_minute: int) -> float:

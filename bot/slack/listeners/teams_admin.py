@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session, select
 
 from bot.context import AppContext
+from bot.outbound.gate import shared_gate
 from bot.slack import ids
 from bot.slack.blocks.teams_admin import (
     GroupChoice,
@@ -27,7 +28,6 @@ from bot.slack.blocks.teams_admin import (
     teams_admin_modal,
 )
 from bot.slack.people import is_admin, person_for_slack_user
-from bot.slack.rate_gate import shared_gate
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.models import Person, Team

@@ -1,9 +1,10 @@
-"""One gate in front of every Slack Web API call this process makes.
+"""One gate in front of every call this process makes to one destination (Slack, a vendor API).
 
-Slack answers a burst with ``429 Too Many Requests`` and a ``Retry-After`` in seconds. Once any
-sender sees one, no request from this process goes out before it has passed. Messages are also
-paced (``chat.postMessage`` allows about one per second), so a run of thousands of DMs stays under
-the limit instead of bouncing off it.
+A destination answers a burst with ``429 Too Many Requests`` and a ``Retry-After``. Once any
+sender sees one, no request from this process to that destination goes out before it has passed.
+Requests can also be paced: Slack's ``chat.postMessage`` allows about one message a second,
+Cursor's Admin API 20 calls a minute, so a long run stays under the limit instead of bouncing off
+it.
 """
 
 from __future__ import annotations
@@ -69,14 +70,20 @@ class RateGate:
             return max(0.0, self._blocked_until - self._clock())
 
 
-_shared: RateGate | None = None
-_shared_lock = threading.Lock()
+_gates: dict[str, RateGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(destination: str, *, min_interval: float = DEFAULT_MIN_INTERVAL) -> RateGate:
+    """The process-wide gate of one destination (``"slack"``, ``"cursor"``, …), made on first
+    use with ``min_interval`` between paced requests."""
+    with _gates_lock:
+        gate = _gates.get(destination)
+        if gate is None:
+            gate = _gates[destination] = RateGate(min_interval=min_interval)
+        return gate
 
 
 def shared_gate() -> RateGate:
     """The process-wide gate every Slack sender uses."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = RateGate()
-        return _shared
+    return gate_for("slack")
