@@ -265,3 +265,27 @@ class WeeklyTotal(SQLModel, table=True):
     artifacts_viewed_by_others: int = Field(default=0)
     artifacts_used: int = Field(default=0)
     updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
+
+
+class SourceState(SQLModel, table=True):
+    """What ai-roi knows of one data source's completeness, one row per source.
+
+    Pull connectors (``bot.connectors``) keep their checkpoint here (an opaque JSON object the
+    connector reads back on its next run) and move ``watermark`` — the instant the source's data
+    is complete through, by the vendor's own freshness rules — after each successful run. The
+    digest waits for the watermarks of every enabled source (DESIGN §4). Push sources need no row:
+    their watermark is the latest event they sent.
+    """
+
+    __tablename__ = "source_state"
+
+    source: str = Field(primary_key=True, max_length=32)
+    checkpoint: str | None = Field(default=None, sa_type=sa.Text)  # JSON, the connector's own
+    watermark: datetime | None = _ts(nullable=True)
+    last_run_at: datetime | None = _ts(nullable=True)
+    last_success_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    consecutive_failures: int = Field(default=0)
+    rows_pulled: int = Field(
+        default=0, sa_type=sa.BigInteger
+    )  # records handed to the adapters, all runs
