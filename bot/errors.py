@@ -75,7 +75,13 @@ class EventError(AiRoiError):
 
 class OutboundError(AiRoiError):
     """A call to another system (Slack, a vendor API) failed. Messages name the destination and
-    what it said, never a credential."""
+    what it said, never a credential. ``code`` is the destination's own error code when it gave
+    one (Slack's ``"error"``), ``status`` the HTTP status when there was an answer."""
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 class RetryableError(OutboundError):
@@ -85,8 +91,15 @@ class RetryableError(OutboundError):
 class RateLimitedError(RetryableError):
     """The destination asked us to slow down; ``retry_after`` is in seconds."""
 
-    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = 1.0,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
 
 
@@ -106,9 +119,14 @@ class BudgetExhaustedError(OutboundError):
     """The destination's request budget for this run is spent; the rest waits for the next run."""
 
 
+class SlackSyncError(OutboundError):
+    """A Slack Web API call of the directory sync failed for good (Slack's error code says why)."""
+
+
 class RequestFailedError(OutboundError):
     """Any other refusal; ``status`` is the HTTP status."""
 
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+    status: int
+
+    def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, status=status)

@@ -23,10 +23,10 @@ from bot.slack.blocks.teams_admin import (
     parse_handles,
     teams_admin_modal,
 )
+from bot.slack.directory_sync import sync_slack
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Membership, Person, Team
-from jobs.slack_sync import sync_slack
 from tests.conftest import LiveServer, make_settings, serve_app
 from tests.fakes.slack_api import FakeSlack, ViewRecord
 from tests.fakes.slack_requests import SlackRequest, block_actions, view_dict, view_submission

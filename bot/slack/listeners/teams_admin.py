@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session, select
 
 from bot.context import AppContext
+from bot.errors import SlackSyncError
 from bot.outbound.gate import shared_gate
 from bot.slack import ids
 from bot.slack.blocks.teams_admin import (
@@ -27,12 +28,12 @@ from bot.slack.blocks.teams_admin import (
     parse_metadata,
     teams_admin_modal,
 )
+from bot.slack.directory_sync import fetch_usergroups, sync_usergroup_teams
 from bot.slack.people import is_admin, person_for_slack_user
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.models import Person, Team
 from bot.store.people import display_name
-from jobs.slack_sync import SlackSyncError, fetch_usergroups, sync_usergroup_teams
 
 log = logging.getLogger(__name__)
 REFUSED = "Only workspace admins can change teams and leads."
