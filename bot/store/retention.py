@@ -68,6 +68,21 @@ def oldest_event_before(session: Session, cutoff: datetime) -> datetime | None:
     ).one()
 
 
+def oldest_event_between(session: Session, start: datetime, end: datetime) -> datetime | None:
+    return session.exec(
+        select(sa.func.min(Event.occurred_at)).where(
+            col(Event.occurred_at) >= start, col(Event.occurred_at) < end
+        )
+    ).one()
+
+
+def lock_purge(session: Session, key: int) -> None:
+    """On PostgreSQL, one purge of a week at a time across replicas (until the transaction
+    ends); SQLite serialises writers anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def last_event_id(session: Session, start: datetime, end: datetime) -> int | None:
     return session.exec(
         select(sa.func.max(Event.id)).where(
