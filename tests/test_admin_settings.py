@@ -30,16 +30,16 @@ from bot.store.workspace import (
     get_setting,
 )
 from bot.teams.report import min_group_size
-from jobs.digest_tick import workspace_schedule
-from tests.conftest import FROZEN_NOW, LiveServer
-from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from fakes.blockkit import assert_valid_view
+from fakes.openai_api import FakeOpenAI
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import (
     app_home_opened,
     view_submission,
 )
+from jobs.digest_tick import workspace_schedule
+from tests.conftest import FROZEN_NOW, LiveServer
 from tests.helpers import usage_event
-from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import eventually, press_home, send, serve_with_slack
 
 CONFIGURED_ADMIN = "UCONFIG01"  # in ADMIN_USER_IDS, not a workspace admin

@@ -22,11 +22,11 @@ from bot.slack import ids
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Person
+from fakes.blockkit import assert_valid_view
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import block_actions
 from tests.conftest import FROZEN_NOW, LiveServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import block_actions
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import SECRET, console_digest, eventually, serve_with_slack
 
 W47 = Week(2026, 47)

@@ -15,7 +15,7 @@ from bot.outbound.gate import RateGate, shared_gate
 from bot.settings import DEFAULT_SLACK_MESSAGES_PER_MINUTE, load_settings
 from bot.slack.dm import UserDirectory, pacing_interval, slack_deliverer
 from bot.store.db import create_engine
-from tests.fakes.slack_api import FakeSlack
+from fakes.slack_api import FakeSlack
 
 
 class SteppedClock:

@@ -20,9 +20,9 @@ from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import Event, Person
 from bot.store.slack_directory import member_from_api
+from fakes.slack_api import FakeSlack
 from jobs.scheduler import RETENTION_ID, SLACK_SYNC_ID, add_daily_jobs, build_scheduler
 from tests.conftest import FROZEN_NOW, make_settings
-from tests.fakes.slack_api import FakeSlack
 from tests.helpers import dumps
 
 
