@@ -16,14 +16,24 @@ jobs → a log line with traceback, then the next item).
     ├── UnsupportedMediaError  a request has a content type we do not read (HTTP 415)
     ├── EventError             one event in a batch is invalid (reported per event, never raised
     │                          past the batch)
-    └── OutboundError          a call ai-roi made to another system failed (bot.outbound)
+    ├── ParserFailed           the parsing child of a bulk import died (bot.ingest.bulk); the
+    │                          batches stored so far are kept
+    ├── DeliveryError          a digest could not be delivered (bot.digest.deliverers): permanent,
+    │   │                      transient, or *skip* (nobody to deliver to)
+    │   └── SlackAuthError     Slack refused the bot token: the run stops (bot.slack.dm)
+    └── OutboundError          a call ai-roi made to another system failed (bot.outbound,
+        │                      bot.slack.web_api); ``code`` and ``status`` say what it answered
         ├── RetryableError     worth another attempt (the retry helper does that)
         │   ├── RateLimitedError      429 / ``ratelimited``: wait its Retry-After
         │   └── UnavailableError      5xx, a dropped connection, a timeout
         ├── CredentialRefusedError    401 / 403: the credential is wrong or lacks a scope
         ├── CursorExpiredError        410: a page cursor or link expired; start the listing again
         ├── BudgetExhaustedError      the per-run request budget of a destination is spent
+        ├── SlackSyncError            the Slack directory sync failed for good (its error code)
         └── RequestFailedError        any other refusal (4xx), with the destination's reason
+
+``ParserFailed``, ``DeliveryError`` and ``SlackAuthError`` are defined beside the code that raises
+them (they carry its state); the others here.
 """
 
 from __future__ import annotations

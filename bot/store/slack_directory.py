@@ -284,17 +284,6 @@ def follow_usergroup(
     return sync
 
 
-def team_leads(session: Session, team_id: int) -> list[Person]:
-    return list(
-        session.exec(
-            select(Person)
-            .join(Membership, col(Membership.person_id) == col(Person.id))
-            .where(Membership.team_id == team_id, col(Membership.is_lead))
-            .order_by(col(Person.email))
-        ).all()
-    )
-
-
 def set_team_leads(
     session: Session, team: Team, people: Iterable[Person], *, actor: str, now: datetime
 ) -> tuple[int, int]:
