@@ -24,7 +24,7 @@ from bot.slack.home_service import (
 from bot.slack.people import person_for_slack_user
 from bot.slack.view_state import element_state, selected_value
 from bot.store.db import transaction
-from bot.store.people import person_zone
+from bot.store.people import person_by_slack_id, person_zone
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ def save_my_settings(
     user_id = body["user"]["id"]
     now = context.clock()
     with transaction(context.engine) as session:
-        person = person_for_slack_user(session, client, user_id)
+        # Opening the modal linked this Slack user to their person: no Slack call before the ack.
+        person = person_by_slack_id(session, user_id)
         if person is None:
             ack(
                 response_action="errors",
