@@ -19,6 +19,7 @@ request's text.
 from __future__ import annotations
 
 import http.client
+import logging
 from collections.abc import Callable, Mapping
 
 from slack_sdk.errors import SlackApiError
@@ -39,6 +40,8 @@ from bot.outbound.retry import (
     call_with_retries,
     retry_after_seconds,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # per request, when Slack keeps answering 429
 
@@ -122,9 +125,11 @@ def error_for(method: str, response: SlackResponse) -> OutboundError:
     status = int(response.status_code)
     if status == 429 or code in RATE_LIMIT_ERRORS:
         seconds = retry_after_seconds(_flat_headers(response.headers))
+        wait = DEFAULT_RETRY_AFTER if seconds is None else seconds
+        log.info("%s: rate limited by Slack, waiting %.1f s", method, wait)
         return RateLimitedError(
             f"Slack {method}: ratelimited",
-            retry_after=DEFAULT_RETRY_AFTER if seconds is None else seconds,
+            retry_after=wait,
             code=code or "ratelimited",
             status=status,
         )
