@@ -22,8 +22,8 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when TEST_DATABASE_URL is set
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot jobs tests bench
-	$(BIN)/ruff format --check bot jobs tests bench
+	$(BIN)/ruff check bot jobs tests bench fakes
+	$(BIN)/ruff format --check bot jobs tests bench fakes
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -6,7 +6,7 @@
 2. Build: facts (``facts_for_many``: grouped SQL), template reflection and Block Kit for every
    person for the last week; seconds and memory (peak RSS during the build, and its growth).
    A sample is also built one person at a time with the one-query-per-number reference
-   (tests/support/reference_facts.py) for comparison, and checked to
+   (fakes/reference_facts.py) for comparison, and checked to
    give the same facts.
 3. Send: ``--send`` DMs through ``run_digest`` and ``SlackDeliverer`` (claim, send, mark sent) to
    the fake Slack Web API on loopback, which allows ``--rate`` chat.postMessage a minute (a
@@ -52,8 +52,8 @@ from bot.slack.blocks.digest import digest_message
 from bot.slack.dm import UserDirectory, slack_deliverer
 from bot.store.db import create_engine, upgrade
 from bot.store.models import Artifact, Event, Person
-from tests.fakes.slack_api import FakeSlack
-from tests.support.reference_facts import reference_facts
+from fakes.reference_facts import reference_facts
+from fakes.slack_api import FakeSlack
 
 WEEK = parse_week("2026-W47")  # the digest's week: the last of the generated ones
 TZ = ZoneInfo("UTC")

@@ -434,7 +434,7 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
 
 
 def cmd_directory_sync_slack(args: argparse.Namespace) -> int:
-    from jobs.slack_sync import sync_slack
+    from bot.slack.directory_sync import sync_slack
 
     with _context() as context:
         report = sync_slack(context)

@@ -16,14 +16,24 @@ jobs → a log line with traceback, then the next item).
     ├── UnsupportedMediaError  a request has a content type we do not read (HTTP 415)
     ├── EventError             one event in a batch is invalid (reported per event, never raised
     │                          past the batch)
-    └── OutboundError          a call ai-roi made to another system failed (bot.outbound)
+    ├── ParserFailed           the parsing child of a bulk import died (bot.ingest.bulk); the
+    │                          batches stored so far are kept
+    ├── DeliveryError          a digest could not be delivered (bot.digest.deliverers): permanent,
+    │   │                      transient, or *skip* (nobody to deliver to)
+    │   └── SlackAuthError     Slack refused the bot token: the run stops (bot.slack.dm)
+    └── OutboundError          a call ai-roi made to another system failed (bot.outbound,
+        │                      bot.slack.web_api); ``code`` and ``status`` say what it answered
         ├── RetryableError     worth another attempt (the retry helper does that)
         │   ├── RateLimitedError      429 / ``ratelimited``: wait its Retry-After
         │   └── UnavailableError      5xx, a dropped connection, a timeout
         ├── CredentialRefusedError    401 / 403: the credential is wrong or lacks a scope
         ├── CursorExpiredError        410: a page cursor or link expired; start the listing again
         ├── BudgetExhaustedError      the per-run request budget of a destination is spent
+        ├── SlackSyncError            the Slack directory sync failed for good (its error code)
         └── RequestFailedError        any other refusal (4xx), with the destination's reason
+
+``ParserFailed``, ``DeliveryError`` and ``SlackAuthError`` are defined beside the code that raises
+them (they carry its state); the others here.
 """
 
 from __future__ import annotations
@@ -75,7 +85,13 @@ class EventError(AiRoiError):
 
 class OutboundError(AiRoiError):
     """A call to another system (Slack, a vendor API) failed. Messages name the destination and
-    what it said, never a credential."""
+    what it said, never a credential. ``code`` is the destination's own error code when it gave
+    one (Slack's ``"error"``), ``status`` the HTTP status when there was an answer."""
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 class RetryableError(OutboundError):
@@ -85,8 +101,15 @@ class RetryableError(OutboundError):
 class RateLimitedError(RetryableError):
     """The destination asked us to slow down; ``retry_after`` is in seconds."""
 
-    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = 1.0,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
 
 
@@ -106,9 +129,14 @@ class BudgetExhaustedError(OutboundError):
     """The destination's request budget for this run is spent; the rest waits for the next run."""
 
 
+class SlackSyncError(OutboundError):
+    """A Slack Web API call of the directory sync failed for good (Slack's error code says why)."""
+
+
 class RequestFailedError(OutboundError):
     """Any other refusal; ``status`` is the HTTP status."""
 
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+    status: int
+
+    def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, status=status)

@@ -11,22 +11,18 @@ same week twice. Each run that purged anything is written to the audit log as
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.domain.weeks import week_of
-from bot.errors import ConfigError
-from bot.store import retention
+from bot.store import audit, retention
 from bot.store.db import transaction
-from bot.store.models import AuditEntry, Event
-from bot.store.workspace import DEFAULT_RETENTION_DAYS, RETENTION_DAYS, get_setting
+from bot.store.workspace import retention_days
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +58,6 @@ class PurgeReport:
         )
 
 
-def retention_days(session: Session) -> int:
-    days = get_setting(session, RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise ConfigError(f"retention_days must be a whole number of days ≥ 1, not {days!r}")
-    return int(days)
-
-
 def purge_events(
     engine: Engine,
     *,
@@ -91,14 +80,13 @@ def purge_events(
         pass
     if report.events:
         with transaction(engine) as session:
-            session.add(
-                AuditEntry(
-                    at=now,
-                    actor=actor,
-                    action="retention.purge",
-                    target="events",
-                    details=json.dumps(report.to_json(), sort_keys=True),
-                )
+            audit.record(
+                session,
+                actor=actor,
+                action=audit.RETENTION_PURGE,
+                target="events",
+                details=report.to_json(),
+                now=now,
             )
     return report
 
@@ -108,8 +96,7 @@ def _purge_oldest_week(
 ) -> bool:
     """Fold and delete the oldest week's events before the cutoff; False when none are left."""
     with transaction(engine) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PURGE_LOCK_KEY})
+        retention.lock_purge(session, PURGE_LOCK_KEY)
         oldest = retention.oldest_event_before(session, report.cutoff)
         if oldest is None:
             return False
@@ -138,11 +125,7 @@ def _weeks_before(session: Session, cutoff: datetime, tz: tzinfo) -> list[str]:
         week = week_of(oldest, tz)
         weeks.append(str(week))
         next_start = week.shift(1).bounds(tz)[0]
-        oldest = session.exec(
-            select(sa.func.min(Event.occurred_at)).where(
-                col(Event.occurred_at) >= next_start, col(Event.occurred_at) < cutoff
-            )
-        ).one()
+        oldest = retention.oldest_event_between(session, next_start, cutoff)
     return weeks
 
 

@@ -24,15 +24,15 @@ from bot.slack.blocks.home import SHARE_DEFAULT
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Event, Person
-from jobs.digest_tick import due_people, workspace_schedule
-from tests.conftest import FROZEN_NOW, LiveServer, make_settings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import (
+from fakes.blockkit import assert_valid_view
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import (
     app_home_opened,
     view_submission,
 )
+from jobs.digest_tick import due_people, workspace_schedule
+from tests.conftest import FROZEN_NOW, LiveServer, make_settings
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import console_digest, eventually, press_home, send, serve_with_slack
 
 W47 = Week(2026, 47)

@@ -1,5 +1,5 @@
 """facts_for_many (grouped queries, what production uses) gives exactly the facts of the plain
-one-query-per-number reference in tests/support/reference_facts.py, on both databases:
+one-query-per-number reference in fakes/reference_facts.py, on both databases:
 for a hand-made week and a seeded random organisation (unmapped viewers, self-views, org-level
 usage, several tools and models, baseline weeks, last week's warnings), in two time zones."""
 
@@ -28,9 +28,9 @@ from bot.store.db import transaction
 from bot.store.models import Delivery, WeeklyTotal
 from bot.store.people import all_people
 from bot.store.workspace import THRESHOLDS, set_setting
+from fakes.reference_facts import reference_facts
 from tests.conftest import FROZEN_NOW
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.reference_facts import reference_facts
 from tests.test_facts import week_batch
 
 KINDS = ["dashboard", "report", "doc", "deck", "query", "pull_request", "Spreadsheet"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.blockkit import (
+from fakes.blockkit import (
     REFERENCE_DIR,
     Problem,
     assert_valid_message,

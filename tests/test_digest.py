@@ -18,9 +18,9 @@ from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.slack.blocks.digest import digest_message
 from bot.store.models import Delivery, Person
+from fakes.blockkit import assert_valid_message
 from tests.conftest import FROZEN_NOW
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.blockkit import assert_valid_message
 
 UTC_ZONE = ZoneInfo("UTC")
 W47 = Week(2026, 47)

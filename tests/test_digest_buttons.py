@@ -22,11 +22,11 @@ from bot.slack import ids
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Person
+from fakes.blockkit import assert_valid_view
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import block_actions
 from tests.conftest import FROZEN_NOW, LiveServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import block_actions
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import SECRET, console_digest, eventually, serve_with_slack
 
 W47 = Week(2026, 47)
@@ -132,11 +132,18 @@ def test_share_reaches_only_the_persons_lead_and_is_audited(
         "Ana Lopez shared their AI week (2026-W47)"
     )
     assert slack.dms_to("UOTHER") == []
-    with Session(context.engine) as session:
-        audit = session.exec(
-            select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
-        ).one()
-    assert audit.actor == "UANA" and delivery(context).shared_with_lead_at is not None
+
+    def shares() -> list[AuditEntry]:  # committed after the DMs went out, by the listener
+        with Session(context.engine) as session:
+            return list(
+                session.exec(
+                    select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
+                ).all()
+            )
+
+    audit = eventually(shares)
+    assert [entry.actor for entry in audit] == ["UANA"]
+    assert delivery(context).shared_with_lead_at is not None
 
 
 def test_a_lead_pressing_share_on_someone_elses_week_shares_nothing(

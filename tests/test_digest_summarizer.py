@@ -15,8 +15,8 @@ from bot.digest.run import run_digest, summarizer_writer
 from bot.digest.summarizer import Summarizer
 from bot.domain.weeks import Week
 from bot.store.models import Delivery, Person
+from fakes.openai_api import FakeOpenAI
 from tests.conftest import FROZEN_NOW
-from tests.fakes.openai_api import FakeOpenAI
 from tests.test_digest import UTC_ZONE, load, people
 
 W47 = Week(2026, 47)

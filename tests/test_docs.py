@@ -12,7 +12,7 @@ import yaml
 
 from bot.cli import build_parser
 from bot.settings import Settings
-from tests.support.reference import SLACK_REFERENCE
+from fakes.reference import SLACK_REFERENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

@@ -29,8 +29,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_api import BOT_USER_ID, SLACKBOT_ID, TEAM_ID, FakeSlack, tier_limit
-from tests.fakes.slack_requests import (
+from fakes.slack_api import BOT_USER_ID, SLACKBOT_ID, TEAM_ID, FakeSlack, tier_limit
+from fakes.slack_requests import (
     SlackRequest,
     app_home_opened,
     block_actions,

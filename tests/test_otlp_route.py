@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.store.models import Event
+from fakes.reference import VENDOR_EXAMPLES
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET, WEBHOOK_TOKEN, LiveServer, make_settings
 from tests.conftest import serve_app as serve
 from tests.helpers import signed_headers
-from tests.support.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vendors"
 GENAI_TRACES = (FIXTURES / "otel-genai-traces.json").read_bytes()

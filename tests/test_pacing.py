@@ -15,7 +15,7 @@ from bot.outbound.gate import RateGate, shared_gate
 from bot.settings import DEFAULT_SLACK_MESSAGES_PER_MINUTE, load_settings
 from bot.slack.dm import UserDirectory, pacing_interval, slack_deliverer
 from bot.store.db import create_engine
-from tests.fakes.slack_api import FakeSlack
+from fakes.slack_api import FakeSlack
 
 
 class SteppedClock:
@@ -147,6 +147,15 @@ def test_dms_go_out_no_faster_than_the_setting(
         context = _context(tmp_path, slack, 1200)
         deliverer = slack_deliverer(context)
         deliverer.directory = UserDirectory()
+        released: list[float] = []  # when the gate let each message go (its own clock)
+        wait = gate.wait
+
+        def recorded_wait(*, paced: bool = True) -> None:
+            wait(paced=paced)
+            if paced:
+                released.append(gate._last_paced)
+
+        monkeypatch.setattr(gate, "wait", recorded_wait)
         for number, user in enumerate(users):
             recipient = Recipient(number + 1, f"{user.lower()}@example.com", user, user)
             deliverer.send(recipient, [], f"Your AI week {number}")
@@ -154,8 +163,10 @@ def test_dms_go_out_no_faster_than_the_setting(
 
         posts = slack.calls_to("chat.postMessage")
         assert [call.status for call in posts] == [200] * len(users)
-        gaps = [b.time - a.time for a, b in pairwise(posts)]
-        assert min(gaps) >= 0.05 * 0.8  # the server sees them about 50 ms apart
+        assert len(released) == len(users)
+        assert min(b - a for a, b in pairwise(released)) >= 0.05  # sent at most one per 50 ms
+        # The server sees them about 50 ms apart too (one request may be delayed in transit
+        # on a loaded machine, so only the whole run is held to the rate there).
         assert posts[-1].time - posts[0].time >= 0.05 * (len(users) - 1) * 0.95
         assert slack.violations == []
         assert sorted(m.user for m in slack.messages if m.user) == sorted(users)

@@ -28,9 +28,9 @@ from bot.outbound.gate import RateGate
 from bot.slack.dm import SlackAuthError, UserDirectory, slack_deliverer
 from bot.store.models import Delivery, Person
 from bot.store.people import all_people
+from fakes.blockkit import assert_valid_message
 from tests.conftest import FROZEN_NOW, make_settings
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.blockkit import assert_valid_message
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def load_usage(engine: Engine, people: dict[str, tuple[str | None, int]] = PEOPL
 
 @pytest.fixture
 def slack() -> Iterator[Any]:
-    fake_slack = pytest.importorskip("tests.fakes.slack_api")
+    fake_slack = pytest.importorskip("fakes.slack_api")
     with fake_slack.FakeSlack() as fake:
         for email, (user_id, _) in PEOPLE.items():
             if user_id:

@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.store.models import AuditEntry, WorkspaceSetting
+from fakes.blockkit import assert_valid_view
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import app_home_opened
 from tests.conftest import LiveServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import app_home_opened
-from tests.support.blockkit import assert_valid_view
 from tests.support.slack_app import SECRET, serve_with_slack
 
 

@@ -11,17 +11,18 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from bot.context import AppContext
 from bot.domain.directory import parse_directory
+from bot.errors import SlackSyncError
 from bot.ingest.pipeline import ingest_body
 from bot.outbound.gate import RateGate
+from bot.slack import directory_sync as slack_sync
+from bot.slack.directory_sync import sync_slack
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import Event, Person
 from bot.store.slack_directory import member_from_api
-from jobs import slack_sync
+from fakes.slack_api import FakeSlack
 from jobs.scheduler import RETENTION_ID, SLACK_SYNC_ID, add_daily_jobs, build_scheduler
-from jobs.slack_sync import SlackSyncError, sync_slack
 from tests.conftest import FROZEN_NOW, make_settings
-from tests.fakes.slack_api import FakeSlack
 from tests.helpers import dumps
 
 

@@ -17,10 +17,10 @@ from bot.context import AppContext
 from bot.slack import ids
 from bot.slack.listeners.commands import HELP
 from bot.wiring import start_socket_mode
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import app_home_opened, block_actions, slash_command, view_dict
+from fakes.slack_socket import SocketModeServer
 from tests.conftest import make_settings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import app_home_opened, block_actions, slash_command, view_dict
-from tests.fakes.slack_socket import SocketModeServer
 from tests.support.slack_app import eventually
 
 

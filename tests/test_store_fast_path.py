@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,9 +15,18 @@ from sqlmodel import Session, func, select
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.ingest.gc_pause import gc_paused
 from bot.store.db import create_engine, transaction, upgrade
-from bot.store.event_rows import sqlite_utc_text
-from bot.store.events import _statement_rows, store_events
-from bot.store.models import Event, UTCDateTime
+from bot.store.event_rows import prepare_batch, sqlite_utc_text, time_binder
+from bot.store.events import StoreResult, _statement_rows, write_batches
+from bot.store.models import Event, UTCDateTime, utcnow
+
+
+def store_events(
+    session: Session, source: str, events: Sequence[NormalizedEvent], now: datetime | None = None
+) -> StoreResult:
+    """One batch through the bulk store, in the session's transaction (as the pipeline does)."""
+    to_db = time_binder(session.connection().dialect.name)
+    return write_batches(session, [prepare_batch(source, events, now or utcnow(), to_db)])[0]
+
 
 TIMES = [
     datetime(2026, 11, 2, tzinfo=UTC),

@@ -14,7 +14,7 @@ from bot.digest.summarizer import CIRCUIT_OPEN, Reflection, Summarizer
 from bot.domain.facts import Facts, ToolUsage
 from bot.domain.prompt import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS, estimate_tokens
 from bot.settings import load_settings
-from tests.fakes.openai_api import MALFORMED_KINDS, FakeOpenAI, MalformedKind
+from fakes.openai_api import MALFORMED_KINDS, FakeOpenAI, MalformedKind
 from tests.support.facts import ana_week
 
 MODEL = "gpt-4.1-mini"

@@ -21,7 +21,7 @@ from bot.slack.blocks.limits import MESSAGE_BLOCKS
 from bot.store.models import Artifact, AuditEntry, Event, Membership, Person, Team
 from bot.store.workspace import set_setting
 from bot.teams.report import Viewer, min_group_size, team_report, teams_for
-from tests.support.reference_facts import artifacts_by_kind, usage_totals
+from fakes.reference_facts import artifacts_by_kind, usage_totals
 
 UTC_TZ = ZoneInfo("UTC")
 W46, W47 = Week(2026, 46), Week(2026, 47)

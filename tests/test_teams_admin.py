@@ -23,14 +23,14 @@ from bot.slack.blocks.teams_admin import (
     parse_handles,
     teams_admin_modal,
 )
+from bot.slack.directory_sync import sync_slack
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Membership, Person, Team
-from jobs.slack_sync import sync_slack
+from fakes.blockkit import assert_valid_view
+from fakes.slack_api import FakeSlack, ViewRecord
+from fakes.slack_requests import SlackRequest, block_actions, view_dict, view_submission
 from tests.conftest import LiveServer, make_settings, serve_app
-from tests.fakes.slack_api import FakeSlack, ViewRecord
-from tests.fakes.slack_requests import SlackRequest, block_actions, view_dict, view_submission
-from tests.support.blockkit import assert_valid_view
 
 SIGNING_SECRET = "teams-admin-signing-secret"
 ADMIN = "U0ADMIN01"

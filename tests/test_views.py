@@ -13,7 +13,7 @@ from bot.slack.blocks.home import (
     home_view,
     thresholds_modal,
 )
-from tests.support.blockkit import assert_valid_view, validate_message, validate_view
+from fakes.blockkit import assert_valid_view, validate_message, validate_view
 
 FACTS = build_facts(
     user="ana@example.com",

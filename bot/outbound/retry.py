@@ -69,12 +69,17 @@ def call_with_retries(
     gate: RateGate,
     policy: RetryPolicy = DEFAULT_POLICY,
     paced: bool = False,
+    retry_on: tuple[type[RetryableError], ...] = (RetryableError,),
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> T:
     """Run ``attempt`` after the gate lets it through; on ``RateLimitedError`` hold the gate for its
     ``Retry-After`` and try again, on ``UnavailableError`` back off with jitter and try again; after
-    ``policy.max_attempts`` the last failure is raised."""
+    ``policy.max_attempts`` the last failure is raised.
+
+    ``retry_on`` narrows what is tried again: a request that must not be repeated blindly (a
+    message that may already have been posted) passes ``(RateLimitedError,)``, since a 429 means
+    the request was not carried out."""
     backoff: Callable[[RetryCallState], float] = wait_random_exponential(
         multiplier=policy.backoff_base, max=policy.backoff_cap
     )
@@ -92,7 +97,7 @@ def call_with_retries(
     retrying = Retrying(
         stop=stop_after_attempt(policy.max_attempts),
         wait=wait,
-        retry=retry_if_exception_type(RetryableError),
+        retry=retry_if_exception_type(retry_on),
         sleep=lambda seconds: sleep(seconds) if seconds > 0 else None,
         reraise=True,
     )

@@ -9,19 +9,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.outbound.clients import slack_web_client
 from bot.slack.listeners import register
 
 log = logging.getLogger(__name__)
-SLACK_TIMEOUT_SECONDS = 10
 
 
 def web_client(context: AppContext) -> WebClient:
-    settings = context.settings
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS,
-    )
+    """The listeners' client: built by ``bot.outbound.clients`` (explicit timeout, no SDK
+    retries; a 429 is honoured through the Slack gate)."""
+    return slack_web_client(context.settings)
 
 
 def build_bolt_app(context: AppContext, listener_executor: Executor | None = None) -> App:

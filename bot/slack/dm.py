@@ -16,46 +16,31 @@ Neither the token nor a message's text ever appears in a reason or a log line.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.context import AppContext
 from bot.digest.deliverers import DeliveryError, Receipt, Recipient
+from bot.errors import (
+    CredentialRefusedError,
+    OutboundError,
+    RateLimitedError,
+    UnavailableError,
+)
 from bot.outbound.clients import slack_web_client
 from bot.outbound.gate import RateGate, shared_gate
+from bot.slack import web_api
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-DEFAULT_RETRY_AFTER = 1.0
+MAX_ATTEMPTS = web_api.MAX_ATTEMPTS
 NO_SLACK_USER = "no Slack user for this email"
 
-AUTH_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "account_inactive_token",
-        "org_login_required",
-        "team_access_not_granted",
-        "missing_scope",
-        "not_allowed_token_type",
-        "no_permission",
-        "ekm_access_denied",
-        "access_denied",
-        "accesslimited",
-        "enterprise_is_restricted",
-        "two_factor_setup_required",
-    }
-)
 PERMANENT_ERRORS = frozenset(
     {
         "user_not_found",
@@ -84,17 +69,6 @@ PERMANENT_ERRORS = frozenset(
         "invalid_form_data",
         "invalid_post_type",
         "missing_post_type",
-    }
-)
-RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
-TRANSIENT_ERRORS = frozenset(
-    {
-        "message_limit_exceeded",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
     }
 )
 
@@ -202,56 +176,35 @@ class SlackDeliverer:
             log.warning("could not store the Slack user id of person %s", person_id, exc_info=True)
 
     def _call(self, method: str, request: Callable[[], SlackResponse], *, paced: bool) -> Any:
-        for _attempt in range(self.max_attempts):
-            self.gate.wait(paced=paced)
-            try:
-                return request()
-            except SlackApiError as exc:
-                seconds = _retry_after(exc.response)
-                if seconds is None:
-                    raise classify(exc.response) from None
-                log.info("%s: rate limited by Slack, waiting %.1f s", method, seconds)
-                self.gate.retry_after(seconds)
-            except (OSError, http.client.HTTPException) as exc:
-                raise DeliveryError(
-                    f"network error talking to Slack ({type(exc).__name__})", permanent=False
-                ) from None
-        raise DeliveryError(
-            f"rate limited by Slack {self.max_attempts} times in a row", permanent=False
-        )
+        """One Web API call through the Slack gate; only a rate limit is tried again (a message
+        that failed otherwise may have been posted: the delivery table decides)."""
+        try:
+            return web_api.call(
+                method,
+                request,
+                gate=self.gate,
+                paced=paced,
+                repeatable=False,
+                max_attempts=self.max_attempts,
+            )
+        except RateLimitedError:
+            raise DeliveryError(
+                f"rate limited by Slack {self.max_attempts} times in a row", permanent=False
+            ) from None
+        except OutboundError as exc:
+            raise classify(exc) from None
 
 
-def _retry_after(response: SlackResponse) -> float | None:
-    """Seconds to wait when the response is a rate-limit answer, else ``None``."""
-    if response.status_code != 429 and _error_code(response) not in RATE_LIMIT_ERRORS:
-        return None
-    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
-    value = headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-
-
-def _error_code(response: SlackResponse) -> str | None:
-    data = response.data
-    if isinstance(data, dict):
-        error = data.get("error")
-        return str(error) if error else None
-    return None
-
-
-def classify(response: SlackResponse) -> DeliveryError:
-    """The delivery error for a Slack answer that is neither ``ok`` nor a rate limit."""
-    code = _error_code(response)
-    status = response.status_code
-    if code in AUTH_ERRORS:
-        return SlackAuthError(code)
-    if status >= 500 or code in TRANSIENT_ERRORS:
+def classify(error: OutboundError) -> DeliveryError:
+    """The delivery error for a Slack failure other than a rate limit."""
+    code, status = error.code, error.status
+    if isinstance(error, CredentialRefusedError):
+        return SlackAuthError(code or "invalid_auth")
+    if isinstance(error, UnavailableError):
+        if status is None and code is None:
+            return DeliveryError(str(error), permanent=False)  # the network, not Slack
         return DeliveryError(
-            code if code in TRANSIENT_ERRORS else f"Slack HTTP {status}", permanent=False
+            code if code in web_api.TRANSIENT_ERRORS else f"Slack HTTP {status}", permanent=False
         )
     if code in PERMANENT_ERRORS:
         return DeliveryError(code, permanent=True)

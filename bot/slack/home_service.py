@@ -7,67 +7,52 @@ import json
 import logging
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.digest.summarizer_config import llm_config
 from bot.digest.weekly_facts import facts_for
-from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, personal_schedule
+from bot.domain.schedule import Schedule, personal_schedule
 from bot.domain.weeks import Week, week_of
+from bot.domain.workspace_settings import DEFAULT_RETENTION_DAYS
+from bot.errors import ConfigError
 from bot.slack.blocks.admin_home import AdminState, AuditLine, SourceStatus
 from bot.slack.blocks.home import HomeState, home_view, my_settings_modal
-from bot.store.models import AuditEntry, Delivery, Person
-from bot.store.people import display_name
+from bot.slack.people import is_admin, person_for_slack_user
+from bot.store import audit, digest_history, workspace
+from bot.store.db import transaction
+from bot.store.models import AuditEntry, Person
+from bot.store.people import display_name, person_zone
 from bot.store.sources import source_health
-from bot.store.workspace import (
-    DEFAULT_RETENTION_DAYS,
-    DIGEST_SCHEDULE,
-    RETENTION_DAYS,
-    get_setting,
-)
-from bot.teams.report import min_group_size
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_GROUP_SIZE = 5
 AUDIT_SHOWN = 10
-FORGET_ACTION = "person.forget"
 
 
 # Settings in force --------------------------------------------------------------------------
 
 
-def retention_days(session: Session) -> int:
-    value = get_setting(session, RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
-    return value if isinstance(value, int) and value > 0 else DEFAULT_RETENTION_DAYS
-
-
-def default_schedule(session: Session) -> Schedule:
-    """The workspace default slot, read as ``jobs.digest_tick.workspace_schedule`` reads it."""
+def retention_shown(session: Session) -> int:
+    """The retention period for the App Home; an unreadable stored value shows the default
+    (the purge itself refuses to run on it, ``bot.store.workspace.retention_days``)."""
     try:
-        return Schedule.from_json(get_setting(session, DIGEST_SCHEDULE))
-    except (ValueError, TypeError, AttributeError):
-        return DEFAULT_SCHEDULE
+        return workspace.retention_days(session)
+    except ConfigError:
+        log.warning("retention_days is unreadable; the App Home shows the default")
+        return DEFAULT_RETENTION_DAYS
 
 
 def person_slot(session: Session, person: Person) -> tuple[Schedule, bool]:
     """The person's slot in force, and whether it is their own choice."""
-    default = default_schedule(session)
+    default = workspace.default_schedule(session)
     own = person.digest_weekday is not None or person.digest_minute is not None
     try:
         return personal_schedule(person.digest_weekday, person.digest_minute, default), own
     except ValueError:
         return default, False
-
-
-def person_zone(person: Person, org_tz: tzinfo) -> tzinfo:
-    try:
-        return ZoneInfo(person.tz) if person.tz else org_tz
-    except (ZoneInfoNotFoundError, ValueError):
-        return org_tz
 
 
 def local_date(instant: datetime, tz: tzinfo) -> date:
@@ -81,16 +66,19 @@ def start_of_day(day: date, tz: tzinfo) -> datetime:
 
 def deleted_at(session: Session, slack_user_id: str | None) -> datetime | None:
     """When this Slack user last deleted their own data from the App Home, if ever."""
-    if not slack_user_id:
-        return None
-    return session.exec(
-        select(AuditEntry.at)
-        .where(AuditEntry.action == FORGET_ACTION, AuditEntry.actor == slack_user_id)
-        .order_by(col(AuditEntry.at).desc())
-    ).first()
+    return audit.last_forget_by(session, slack_user_id) if slack_user_id else None
 
 
 # The App Home ---------------------------------------------------------------------------------
+
+
+def publish_home(context: AppContext, client: WebClient, user_id: str) -> None:
+    """Build this person's App Home and publish it (``views.publish``)."""
+    admin = is_admin(context.settings, client, user_id)
+    with transaction(context.engine) as session:
+        person = person_for_slack_user(session, client, user_id)
+        view = home_for(context, session, person, admin=admin)
+    client.views_publish(user_id=user_id, view=view)
 
 
 def home_for(
@@ -104,8 +92,8 @@ def home_for(
     now = context.clock()
     tz = context.settings.timezone
     week = week_of(now, tz)
-    k = min_group_size(session)
-    retention = retention_days(session)
+    k = workspace.min_group_size(session)
+    retention = retention_shown(session)
     admin_state = admin_state_for(context, session, week) if admin else None
     slack_id = person.slack_user_id if person is not None else user_id
     if person is None:
@@ -126,11 +114,7 @@ def home_for(
                 admin=admin_state,
             )
         )
-    last = session.exec(
-        select(Delivery)
-        .where(Delivery.person_id == person.id, Delivery.status == "sent")
-        .order_by(col(Delivery.week).desc())
-    ).first()
+    last = digest_history.last_sent(session, int(person.id or 0))
     slot, own = person_slot(session, person)
     return home_view(
         HomeState(
@@ -176,12 +160,12 @@ def my_settings_view(context: AppContext, session: Session, person: Person) -> d
 
 
 def admin_state_for(context: AppContext, session: Session, week: Week) -> AdminState:
-    schedule = default_schedule(session)
+    schedule = workspace.default_schedule(session)
     llm = llm_config(context.settings, session)
     tokens_in, tokens_out, digests = summarizer_spend(session, week, context.settings.timezone)
     return AdminState(
-        min_group_size=min_group_size(session),
-        retention_days=retention_days(session),
+        min_group_size=workspace.min_group_size(session),
+        retention_days=retention_shown(session),
         schedule_weekday=schedule.weekday,
         schedule_minute=schedule.minute,
         llm_enabled=llm.enabled,
@@ -210,24 +194,13 @@ def admin_state_for(context: AppContext, session: Session, week: Week) -> AdminS
 def summarizer_spend(session: Session, week: Week, tz: tzinfo) -> tuple[int, int, int]:
     """Tokens the summarizer itself spent on digests written this ISO week, and how many."""
     start, end = week.bounds(tz)
-    row = session.exec(
-        select(
-            sa.func.coalesce(sa.func.sum(Delivery.summarizer_input_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Delivery.summarizer_output_tokens), 0),
-            sa.func.count(),
-        ).where(col(Delivery.created_at) >= start, col(Delivery.created_at) < end)
-    ).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    return digest_history.summarizer_spend(session, start, end)
 
 
 def recent_audit(session: Session, limit: int = AUDIT_SHOWN) -> tuple[AuditLine, ...]:
     """The latest audit entries: when, who, what. Only a changed setting's new value is shown;
     other details (counts of erased rows, report contents) stay out of the App Home."""
-    entries = session.exec(
-        select(AuditEntry)
-        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
-        .limit(limit)
-    ).all()
+    entries = audit.recent(session, limit)
     return tuple(
         AuditLine(
             at=entry.at,
@@ -241,7 +214,7 @@ def recent_audit(session: Session, limit: int = AUDIT_SHOWN) -> tuple[AuditLine,
 
 
 def _new_value(entry: AuditEntry) -> str | None:
-    if entry.action != "setting.change" or not entry.details:
+    if entry.action != audit.SETTING_CHANGE or not entry.details:
         return None
     try:
         after = json.loads(entry.details).get("after")

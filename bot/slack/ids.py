@@ -8,8 +8,6 @@ DIGEST_SNOOZE = "digest_snooze"
 DIGEST_SHARE = "digest_share_with_lead"
 DIGEST_DETAILS = "digest_details"
 
-DIGEST_ACTIONS = (DIGEST_USEFUL, DIGEST_NOT_USEFUL, DIGEST_SNOOZE, DIGEST_SHARE, DIGEST_DETAILS)
-
 HOME_EXPORT = "home_export_my_data"
 HOME_DELETE = "home_delete_my_data"
 HOME_OPT_OUT = "home_toggle_opt_out"
@@ -19,9 +17,6 @@ HOME_EDIT_THRESHOLDS = "home_edit_thresholds"
 DELETE_CONFIRM_VIEW = "delete_my_data_confirm"
 THRESHOLDS_VIEW = "admin_thresholds"
 DETAILS_VIEW = "digest_details_modal"
-
-HOME_ACTIONS = (HOME_EXPORT, HOME_DELETE, HOME_OPT_OUT, HOME_UNSNOOZE, HOME_EDIT_THRESHOLDS)
-VIEW_CALLBACKS = (DELETE_CONFIRM_VIEW, THRESHOLDS_VIEW)
 
 # Teams and leads (admin): the App Home button opens the teams modal.
 ADMIN_TEAMS = "admin_teams"
@@ -43,13 +38,9 @@ SCHEDULE_VIEW = "admin_default_schedule_modal"
 LLM_VIEW = "admin_llm_modal"
 RETENTION_VIEW = "admin_retention_modal"
 
-ADMIN_ACTIONS = (ADMIN_MIN_GROUP_SIZE, ADMIN_SCHEDULE, ADMIN_LLM, ADMIN_RETENTION)
-ADMIN_VIEW_CALLBACKS = (MIN_GROUP_SIZE_VIEW, SCHEDULE_VIEW, LLM_VIEW, RETENTION_VIEW)
-
 # Inside the teams modal (TEAMS_VIEW): user groups as teams, and leads for a team.
 TEAMS_USERGROUPS = "teams_usergroups"
 TEAMS_MORE_USERGROUPS = "teams_more_usergroups"
 TEAMS_PICK_TEAM = "teams_pick_team"
 TEAMS_LEADS = "teams_leads"
 TEAMS_PAGE = "teams_page"
-TEAMS_ACTIONS = (TEAMS_PICK_TEAM, TEAMS_PAGE)

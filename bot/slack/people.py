@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.settings import Settings
 from bot.store.models import Person
+from bot.store.people import link_slack_user, person_by_slack_id
+
+ADMIN_VERDICT_TTL = 15 * 60.0  # seconds an admin verdict from Slack is trusted for submissions
+
+_verdicts: dict[str, tuple[bool, float]] = {}
+_verdicts_lock = threading.Lock()
 
 
 def slack_profile(client: WebClient, user_id: str) -> dict[str, Any]:
@@ -23,29 +31,45 @@ def slack_profile(client: WebClient, user_id: str) -> dict[str, Any]:
 
 def person_for_slack_user(session: Session, client: WebClient, user_id: str) -> Person | None:
     """The person with this Slack id; else matched by the Slack profile's email, and linked."""
-    person = session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+    person = person_by_slack_id(session, user_id)
     if person is not None:
         return person
     profile = slack_profile(client, user_id)
     email = ((profile.get("profile") or {}).get("email") or "").strip().lower()
     if not email:
         return None
-    person = session.exec(select(Person).where(Person.email == email)).first()
-    if person is None:
-        person = Person(email=email, name=(profile.get("real_name") or None))
-        session.add(person)
-    person.slack_user_id = user_id
-    person.tz = profile.get("tz") or person.tz
-    person.is_slack_admin = bool(profile.get("is_admin") or profile.get("is_owner"))
-    session.flush()
-    return person
+    return link_slack_user(
+        session,
+        email=email,
+        slack_user_id=user_id,
+        name=profile.get("real_name") or None,
+        tz=profile.get("tz") or None,
+        is_admin=bool(profile.get("is_admin") or profile.get("is_owner")),
+    )
 
 
 def is_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
-    """Checked afresh on every admin action: ADMIN_USER_IDS, or a workspace owner/admin."""
+    """Checked afresh on every admin action: ADMIN_USER_IDS, or a workspace owner/admin (asks
+    Slack, ``users.info``; call it after the ack). The verdict is remembered for
+    ``remembered_admin``."""
     if user_id in settings.admin_user_id_list:
         return True
     profile = slack_profile(client, user_id)
-    return bool(
+    verdict = bool(
         profile.get("is_admin") or profile.get("is_owner") or profile.get("is_primary_owner")
     )
+    with _verdicts_lock:
+        _verdicts[user_id] = (verdict, time.monotonic())
+    return verdict
+
+
+def remembered_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
+    """For a modal submission, which must answer before Slack's 3 seconds: the verdict this
+    process gave when the modal was opened (within ``ADMIN_VERDICT_TTL``), else ``is_admin``."""
+    if user_id in settings.admin_user_id_list:
+        return True
+    with _verdicts_lock:
+        known = _verdicts.get(user_id)
+    if known is not None and time.monotonic() - known[1] < ADMIN_VERDICT_TTL:
+        return known[0]
+    return is_admin(settings, client, user_id)

@@ -29,14 +29,15 @@ def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement
     """The viewer is not the creator: another person, or an unmapped identity unlike the creator's."""
     return sa.or_(
         sa.and_(
-            viewer.person_id.is_not(None),
-            creator.person_id.is_not(None),
-            viewer.person_id != creator.person_id,
-        ),  # type: ignore[union-attr]
+            col(viewer.person_id).is_not(None),
+            col(creator.person_id).is_not(None),
+            col(viewer.person_id) != col(creator.person_id),
+        ),
         sa.and_(
-            sa.or_(viewer.person_id.is_(None), creator.person_id.is_(None)),  # type: ignore[union-attr]
+            sa.or_(col(viewer.person_id).is_(None), col(creator.person_id).is_(None)),
             sa.or_(
-                viewer.actor_kind != creator.actor_kind, viewer.actor_value != creator.actor_value
+                col(viewer.actor_kind) != col(creator.actor_kind),
+                col(viewer.actor_value) != col(creator.actor_value),
             ),
         ),
     )
@@ -49,9 +50,9 @@ def opened_by_someone_else(created: type[Event], end: datetime) -> sa.Exists:
     return (
         sa.exists()
         .where(
-            viewed.artifact_id == created.artifact_id,
-            viewed.type == VIEWED,
-            viewed.occurred_at < end,
+            col(viewed.artifact_id) == col(created.artifact_id),
+            col(viewed.type) == VIEWED,
+            col(viewed.occurred_at) < end,
             _someone_else(viewed, created),
         )
         .correlate(created)
@@ -63,6 +64,10 @@ def used_before(created: type[Event], end: datetime) -> sa.Exists:
     used = aliased(Event)
     return (
         sa.exists()
-        .where(used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end)
+        .where(
+            col(used.artifact_id) == col(created.artifact_id),
+            col(used.type) == USED,
+            col(used.occurred_at) < end,
+        )
         .correlate(created)
     )

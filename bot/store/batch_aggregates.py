@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -37,6 +38,12 @@ class Usage:
     by_model: list[ToolUsage] = field(default_factory=list)
 
 
+# Row shapes of the selects wider than sqlmodel's typed ``select()`` (SQLAlchemy types them as
+# plain tuples of objects).
+_UsageRow = tuple[int, str, str, int | None, int | None, int | None, int | None, int | None]
+_KindRow = tuple[int, str, int, int, int]
+
+
 def usage(
     session: Session, person_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, Usage]:
@@ -46,9 +53,9 @@ def usage(
         return {}
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
     model = sa.func.coalesce(col(Event.model), "unknown")
-    rows = session.exec(
-        select(
-            Event.person_id,
+    rows = session.execute(  # eight columns: more than sqlmodel's typed select() takes
+        sa.select(
+            col(Event.person_id),
             tool,
             model,
             sa.func.sum(Event.input_tokens),
@@ -59,15 +66,16 @@ def usage(
         )
         .where(
             col(Event.person_id).in_(person_ids),
-            Event.type == USAGE,
+            col(Event.type) == USAGE,
             _in_range(start, end),
         )
-        .group_by(Event.person_id, tool, model)
+        .group_by(col(Event.person_id), tool, model)
     ).all()
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     tools: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     models: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for person_id, tool_name, model_name, inp, cached, out, cost, requests in rows:
+    for row in rows:
+        person_id, tool_name, model_name, inp, cached, out, cost, requests = cast(_UsageRow, row)
         numbers = [int(inp or 0), int(cached or 0), int(out or 0), int(cost or 0)]
         person_total = totals[person_id]
         for index, value in enumerate([*numbers, int(requests or 0)]):
@@ -97,18 +105,20 @@ def weekly_tokens(
     )
     rows = session.exec(
         select(
-            Event.person_id, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens))
+            col(Event.person_id),
+            bucket,
+            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
         )
         .where(
             col(Event.person_id).in_(person_ids),
-            Event.type == USAGE,
+            col(Event.type) == USAGE,
             _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
         )
-        .group_by(Event.person_id, bucket)
+        .group_by(col(Event.person_id), bucket)
     ).all()
     found: dict[int, list[int]] = {}
     for person_id, index, tokens in rows:
-        if index is not None:
+        if index is not None and person_id is not None:
             found.setdefault(person_id, [0] * len(ranges))[int(index)] = int(tokens or 0)
     # Weeks whose raw events the retention job purged live on in weekly_totals.
     rolled = session.exec(
@@ -140,25 +150,26 @@ def artifacts_by_kind(
     created = aliased(Event)
     viewed_by_other = opened_by_someone_else(created, end)
     was_used = used_before(created, end)
-    rows = session.exec(
-        select(
-            created.person_id,
-            Artifact.kind,
-            sa.func.count(sa.distinct(created.artifact_id)),
-            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
-            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
+    artifact_rows = session.execute(  # five columns
+        sa.select(
+            col(created.person_id),
+            col(Artifact.kind),
+            sa.func.count(sa.distinct(col(created.artifact_id))),
+            sa.func.count(sa.distinct(sa.case((viewed_by_other, col(created.artifact_id))))),
+            sa.func.count(sa.distinct(sa.case((was_used, col(created.artifact_id))))),
         )
-        .join(Artifact, col(Artifact.id) == created.artifact_id)
+        .join(Artifact, col(Artifact.id) == col(created.artifact_id))
         .where(
             col(created.person_id).in_(person_ids),
-            created.type == CREATED,
-            created.occurred_at >= start,
-            created.occurred_at < end,
+            col(created.type) == CREATED,
+            col(created.occurred_at) >= start,
+            col(created.occurred_at) < end,
         )
-        .group_by(created.person_id, Artifact.kind)
+        .group_by(col(created.person_id), col(Artifact.kind))
     ).all()
     found: dict[int, list[KindCounts]] = defaultdict(list)
-    for person_id, kind, c, v, u in rows:
+    for row in artifact_rows:
+        person_id, kind, c, v, u = cast(_KindRow, row)
         found[person_id].append(KindCounts(str(kind), int(c), int(v), int(u)))
     return dict(found)
 
@@ -172,22 +183,29 @@ def distinct_viewers(
     created = aliased(Event)
     viewed = aliased(Event)
     viewer = sa.func.coalesce(
-        sa.cast(viewed.person_id, sa.String), viewed.actor_kind + ":" + viewed.actor_value
+        sa.cast(col(viewed.person_id), sa.String),
+        col(viewed.actor_kind) + ":" + col(viewed.actor_value),
     )
     rows = session.exec(
-        select(created.person_id, sa.func.count(sa.distinct(viewer)))
+        select(col(created.person_id), sa.func.count(sa.distinct(viewer)))
         .select_from(viewed)
-        .join(created, sa.and_(created.artifact_id == viewed.artifact_id, created.type == CREATED))
+        .join(
+            created,
+            sa.and_(
+                col(created.artifact_id) == col(viewed.artifact_id),
+                col(created.type) == CREATED,
+            ),
+        )
         .where(
             col(created.person_id).in_(person_ids),
-            viewed.type == VIEWED,
-            viewed.occurred_at >= start,
-            viewed.occurred_at < end,
+            col(viewed.type) == VIEWED,
+            col(viewed.occurred_at) >= start,
+            col(viewed.occurred_at) < end,
             _someone_else(viewed, created),
         )
-        .group_by(created.person_id)
+        .group_by(col(created.person_id))
     ).all()
-    return {person_id: int(count or 0) for person_id, count in rows}
+    return {person_id: int(count or 0) for person_id, count in rows if person_id is not None}
 
 
 def unopened_artifacts(
@@ -199,17 +217,17 @@ def unopened_artifacts(
     created = aliased(Event)
     opened = opened_by_someone_else(created, end)
     rows = session.exec(
-        select(created.person_id, sa.func.count(sa.distinct(created.artifact_id)))
+        select(col(created.person_id), sa.func.count(sa.distinct(col(created.artifact_id))))
         .where(
             col(created.person_id).in_(person_ids),
-            created.type == CREATED,
-            created.occurred_at >= start,
-            created.occurred_at < end,
+            col(created.type) == CREATED,
+            col(created.occurred_at) >= start,
+            col(created.occurred_at) < end,
             ~opened,
         )
-        .group_by(created.person_id)
+        .group_by(col(created.person_id))
     ).all()
-    return {person_id: int(count or 0) for person_id, count in rows}
+    return {person_id: int(count or 0) for person_id, count in rows if person_id is not None}
 
 
 def delivered_facts(session: Session, person_ids: Sequence[int], week: str) -> dict[int, str]:

@@ -14,7 +14,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from bot.errors import ConfigError
@@ -53,10 +52,6 @@ def upsert_for(session: Session) -> Callable[..., Any]:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
 @contextmanager

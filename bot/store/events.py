@@ -6,14 +6,12 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.events import NormalizedEvent
 from bot.store.db import upsert_for
 from bot.store.event_rows import (
     COLUMNS,
@@ -22,13 +20,12 @@ from bot.store.event_rows import (
     VALUE_COLUMNS,
     PreparedBatch,
     Row,
-    prepare_batch,
     time_binder,
     with_ids,
     with_times_bound,
 )
 from bot.store.identities import resolve_actors
-from bot.store.models import Artifact, Event, utcnow
+from bot.store.models import Artifact, Event
 
 _EVENTS: sa.Table = Event.__table__  # type: ignore[attr-defined]
 # PostgreSQL: one INSERT … SELECT FROM unnest() of one array per column, whatever the number of
@@ -57,18 +54,6 @@ _SQLITE_MAX_ROWS = 1024  # rows in one INSERT statement
 class StoreResult:
     accepted: int
     duplicates: int
-
-
-def store_events(
-    session: Session, source: str, events: Sequence[NormalizedEvent], now: datetime | None = None
-) -> StoreResult:
-    """Write ``events`` in the session's transaction; the caller commits.
-
-    A record already stored under its key is a duplicate, unless it is an aggregate
-    (``replace``) whose numbers changed: then the stored row takes the new numbers.
-    """
-    to_db = time_binder(session.connection().dialect.name)
-    return write_batches(session, [prepare_batch(source, events, now or utcnow(), to_db)])[0]
 
 
 def write_batches(session: Session, batches: Sequence[PreparedBatch]) -> list[StoreResult]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.store.models import AuditEntry, Delivery, Event, Identity, Membership
+from bot.store import audit
+from bot.store.models import Delivery, Event, Identity, Membership
 from bot.store.people import person_by_email
 
 
@@ -49,14 +49,13 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
     }
     session.delete(person)
     session.flush()
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="person.forget",
-            target=f"person:{person.id}",
-            details=json.dumps(erased, sort_keys=True),
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.PERSON_FORGET,
+        target=f"person:{person.id}",
+        details=erased,
+        now=now,
     )
     return erased
 

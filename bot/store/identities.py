@@ -38,25 +38,27 @@ def resolve_actors(
                 [{"email": email} for email in missing],
             )
             known.update(_people_by_email(session, missing))
-        for email, person_id in known.items():
-            resolved[("email", email)] = person_id
+        for email, known_id in known.items():
+            resolved[("email", email)] = known_id
 
     slack_ids = sorted(value for kind, value in wanted if kind == "slack")
     for chunk in _chunks(slack_ids):
-        rows = session.exec(
-            select(Person.slack_user_id, Person.id).where(col(Person.slack_user_id).in_(chunk))
+        slack_rows = session.exec(
+            select(col(Person.slack_user_id), col(Person.id)).where(
+                col(Person.slack_user_id).in_(chunk)
+            )
         ).all()
-        for slack_id, person_id in rows:
+        for slack_id, person_id in slack_rows:
             resolved[("slack", str(slack_id))] = person_id
 
     others = sorted((kind, value) for kind, value in wanted if kind not in ("email", "slack"))
-    for chunk in _chunks(others):
-        rows = session.exec(
-            select(Identity.kind, Identity.value, Identity.person_id).where(
-                sa.tuple_(col(Identity.kind), col(Identity.value)).in_(chunk)
+    for pairs in _chunks(others):
+        identity_rows = session.exec(
+            select(col(Identity.kind), col(Identity.value), col(Identity.person_id)).where(
+                sa.tuple_(col(Identity.kind), col(Identity.value)).in_(pairs)
             )
         ).all()
-        for kind, value, person_id in rows:
+        for kind, value, person_id in identity_rows:
             resolved[(kind, value)] = person_id
     return resolved
 
@@ -78,7 +80,8 @@ def _people_by_email(session: Session, emails: list[str]) -> dict[str, int]:
     connection = session.connection()
     for chunk in _chunks(emails):
         query = sa.select(_PEOPLE.c.email, _PEOPLE.c.id).where(_PEOPLE.c.email.in_(chunk))
-        found.update((email, person_id) for email, person_id in connection.execute(query))
+        for row in connection.execute(query):
+            found[str(row.email)] = row.id
     return found
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from sqlmodel import Session, col, select
 
 from bot.errors import NotFoundError
-from bot.store.models import Person
+from bot.store.models import Membership, Person
 
 
 def person_by_email(session: Session, email: str) -> Person:
@@ -41,3 +44,58 @@ def set_slack_user_id(session: Session, person_id: int, slack_user_id: str) -> b
     person.slack_user_id = slack_user_id
     session.add(person)
     return True
+
+
+def person_zone(person: Person, org_tz: tzinfo) -> tzinfo:
+    """The person's Slack time zone, or the organisation's when unknown or unreadable."""
+    if not person.tz:
+        return org_tz
+    try:
+        return ZoneInfo(person.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return org_tz
+
+
+def person_by_slack_id(session: Session, slack_user_id: str) -> Person | None:
+    return session.exec(select(Person).where(col(Person.slack_user_id) == slack_user_id)).first()
+
+
+def link_slack_user(
+    session: Session,
+    *,
+    email: str,
+    slack_user_id: str,
+    name: str | None,
+    tz: str | None,
+    is_admin: bool,
+) -> Person:
+    """The person with this email (created when new), linked to their Slack user and profile."""
+    person = session.exec(select(Person).where(col(Person.email) == email)).first()
+    if person is None:
+        person = Person(email=email, name=name)
+        session.add(person)
+    person.slack_user_id = slack_user_id
+    person.tz = tz or person.tz
+    person.is_slack_admin = is_admin
+    session.flush()
+    return person
+
+
+def leads_of(session: Session, person_id: int) -> list[Person]:
+    """The leads of the teams this person is a member of (never the person themselves)."""
+    team_ids = session.exec(
+        select(Membership.team_id).where(
+            col(Membership.person_id) == person_id, col(Membership.is_member)
+        )
+    ).all()
+    return list(
+        session.exec(
+            select(Person)
+            .join(Membership, col(Membership.person_id) == col(Person.id))
+            .where(
+                col(Membership.team_id).in_(team_ids),
+                col(Membership.is_lead),
+                col(Person.id) != person_id,
+            )
+        ).all()
+    )

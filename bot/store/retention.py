@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -56,16 +57,38 @@ class PurgeRange:
 
 def _in(purge: PurgeRange, event: type[Event] = Event) -> sa.ColumnElement[bool]:
     return sa.and_(
-        event.occurred_at >= purge.start,
-        event.occurred_at < purge.end,
-        event.id <= purge.max_id,
+        col(event.occurred_at) >= purge.start,
+        col(event.occurred_at) < purge.end,
+        col(event.id) <= purge.max_id,
     )
+
+
+def _int(value: object) -> int:
+    """A column or SUM of integers as an int (PostgreSQL sums are Decimal)."""
+    if isinstance(value, int | Decimal):
+        return int(value)
+    raise TypeError(f"expected a whole number, not {type(value).__name__}")
 
 
 def oldest_event_before(session: Session, cutoff: datetime) -> datetime | None:
     return session.exec(
         select(sa.func.min(Event.occurred_at)).where(col(Event.occurred_at) < cutoff)
     ).one()
+
+
+def oldest_event_between(session: Session, start: datetime, end: datetime) -> datetime | None:
+    return session.exec(
+        select(sa.func.min(Event.occurred_at)).where(
+            col(Event.occurred_at) >= start, col(Event.occurred_at) < end
+        )
+    ).one()
+
+
+def lock_purge(session: Session, key: int) -> None:
+    """On PostgreSQL, one purge of a week at a time across replicas (until the transaction
+    ends); SQLite serialises writers anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def last_event_id(session: Session, start: datetime, end: datetime) -> int | None:
@@ -79,16 +102,18 @@ def last_event_id(session: Session, start: datetime, end: datetime) -> int | Non
 def count_before(session: Session, cutoff: datetime) -> tuple[int, int, int]:
     """(events, attributed events, artifacts that would lose their last event) before ``cutoff``."""
     events, attributed = session.exec(
-        select(sa.func.count(), sa.func.count(Event.person_id)).where(
+        select(sa.func.count(), sa.func.count(col(Event.person_id))).where(
             col(Event.occurred_at) < cutoff
         )
     ).one()
     later = aliased(Event)
     orphaned = session.exec(
-        select(sa.func.count(sa.distinct(Event.artifact_id))).where(
+        select(sa.func.count(sa.distinct(col(Event.artifact_id)))).where(
             col(Event.occurred_at) < cutoff,
             col(Event.artifact_id).is_not(None),
-            ~sa.exists().where(later.artifact_id == Event.artifact_id, later.occurred_at >= cutoff),
+            ~sa.exists().where(
+                col(later.artifact_id) == col(Event.artifact_id), col(later.occurred_at) >= cutoff
+            ),
         )
     ).one()
     return int(events or 0), int(attributed or 0), int(orphaned or 0)
@@ -101,8 +126,8 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
     def row_for(person_id: int) -> dict[str, int]:
         return totals.setdefault(person_id, dict.fromkeys(TOTAL_COLUMNS, 0))
 
-    usage = session.exec(
-        select(
+    usage = session.execute(  # six columns: more than sqlmodel's typed select() takes
+        sa.select(
             col(Event.person_id),
             sa.func.coalesce(sa.func.sum(Event.input_tokens), 0),
             sa.func.coalesce(sa.func.sum(Event.cached_tokens), 0),
@@ -110,34 +135,34 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
             sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0),
             sa.func.coalesce(sa.func.sum(Event.requests), 0),
         )
-        .where(col(Event.person_id).is_not(None), Event.type == USAGE, _in(purge))
+        .where(col(Event.person_id).is_not(None), col(Event.type) == USAGE, _in(purge))
         .group_by(col(Event.person_id))
     ).all()
     for person_id, *sums in usage:
-        row = row_for(int(person_id))
+        row = row_for(_int(person_id))
         for name, value in zip(TOTAL_COLUMNS[:5], sums, strict=True):
-            row[name] = int(value)
+            row[name] = _int(value)
 
     created = aliased(Event)
     viewed_by_other = opened_by_someone_else(created, purge.week_end)
     was_used = used_before(created, purge.week_end)
     artifacts = session.exec(
         select(
-            created.person_id,
-            sa.func.count(sa.distinct(created.artifact_id)),
-            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
-            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
+            col(created.person_id),
+            sa.func.count(sa.distinct(col(created.artifact_id))),
+            sa.func.count(sa.distinct(sa.case((viewed_by_other, col(created.artifact_id))))),
+            sa.func.count(sa.distinct(sa.case((was_used, col(created.artifact_id))))),
         )
         .where(
-            created.person_id.is_not(None),
-            created.type == CREATED,
-            created.artifact_id.is_not(None),
+            col(created.person_id).is_not(None),
+            col(created.type) == CREATED,
+            col(created.artifact_id).is_not(None),
             _in(purge, created),
         )
-        .group_by(created.person_id)
+        .group_by(col(created.person_id))
     ).all()
     for person_id, made, viewed_count, used_count in artifacts:
-        row = row_for(int(person_id))
+        row = row_for(int(person_id or 0))
         row["artifacts_created"] = int(made)
         row["artifacts_viewed_by_others"] = int(viewed_count)
         row["artifacts_used"] = int(used_count)
@@ -198,7 +223,7 @@ def delete_orphaned_artifacts(session: Session, artifact_ids: list[int], *, batc
         result = session.execute(
             sa.delete(Artifact).where(
                 col(Artifact.id).in_(chunk),
-                ~sa.exists().where(Event.artifact_id == Artifact.id),
+                ~sa.exists().where(col(Event.artifact_id) == col(Artifact.id)),
             )
         )
         deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ other team's memberships are touched.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,8 +19,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.store import audit
 from bot.store.identities import attribute_events
-from bot.store.models import AuditEntry, Membership, Person, Team
+from bot.store.models import Membership, Person, Team
 
 SLACKBOT_ID = "USLACKBOT"
 
@@ -159,15 +159,7 @@ def usergroup_teams(session: Session) -> list[Team]:
 def _audit(
     session: Session, now: datetime, actor: str, action: str, target: str, **details: Any
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action=action,
-            target=target,
-            details=json.dumps(details, sort_keys=True),
-        )
-    )
+    audit.record(session, actor=actor, action=action, target=target, details=details, now=now)
 
 
 def _team_name(session: Session, group: UserGroup) -> str:
@@ -290,17 +282,6 @@ def follow_usergroup(
         )
     session.flush()
     return sync
-
-
-def team_leads(session: Session, team_id: int) -> list[Person]:
-    return list(
-        session.exec(
-            select(Person)
-            .join(Membership, col(Membership.person_id) == col(Person.id))
-            .where(Membership.team_id == team_id, col(Membership.is_lead))
-            .order_by(col(Person.email))
-        ).all()
-    )
 
 
 def set_team_leads(

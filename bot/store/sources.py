@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -26,9 +27,9 @@ def source_health(session: Session) -> list[SourceHealth]:
     """One row per source that has sent anything, by source name."""
     unattributed = sa.and_(col(Event.person_id).is_(None), col(Event.actor_kind).is_not(None))
     org_level = col(Event.actor_kind).is_(None)
-    rows = session.exec(
-        select(
-            Event.source,
+    rows = session.execute(  # six columns: more than sqlmodel's typed select() takes
+        sa.select(
+            col(Event.source),
             sa.func.max(Event.occurred_at),
             sa.func.max(Event.received_at),
             sa.func.count(),
@@ -53,19 +54,24 @@ def source_health(session: Session) -> list[SourceHealth]:
             source=str(source),
             last_event_at=_utc(last_event),
             last_received_at=_utc(last_received),
-            events=int(events),
-            org_level_events=int(org or 0),
-            unattributed_events=int(unattributed_count or 0),
+            events=_count(events),
+            org_level_events=_count(org),
+            unattributed_events=_count(unattributed_count),
             unattributed_identities=tuple(identities.get(str(source), ())),
         )
         for source, last_event, last_received, events, org, unattributed_count in rows
     ]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: object) -> datetime | None:
     """Aggregates bypass the column type on SQLite; give them the UTC zone back."""
-    if value is None:
-        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _count(value: object) -> int:
+    """A COUNT or SUM as an int (SUM of nothing is NULL; PostgreSQL sums are Decimal)."""
+    return int(value) if isinstance(value, int | float | Decimal) else 0

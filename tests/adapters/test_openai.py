@@ -12,7 +12,7 @@ import pytest
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import openai_usage
-from tests.support.reference import VENDOR_EXAMPLES
+from fakes.reference import VENDOR_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
 JSON = "application/json"

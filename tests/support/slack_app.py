@@ -15,9 +15,9 @@ from bot.digest.deliverers import ConsoleDeliverer
 from bot.digest.run import run_digest
 from bot.domain.weeks import Week
 from bot.store.models import Person
+from fakes.slack_api import FakeSlack
+from fakes.slack_requests import SlackRequest, block_actions, view_dict
 from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackRequest, block_actions, view_dict
 
 SECRET = "test-signing-secret"
 

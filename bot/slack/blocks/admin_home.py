@@ -13,16 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.privacy import MIN_K
 from bot.domain.units import display_count
+from bot.domain.workspace_settings import MAX_K, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from bot.slack import ids
 from bot.slack.blocks.digest import button
 from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MIN_K = 5
-MAX_K = 1000
-MIN_RETENTION_DAYS = 30
-MAX_RETENTION_DAYS = 3650
 MAX_SOURCES_SHOWN = 12
 MAX_UNMAPPED_SHOWN = 3
 MAX_AUDIT_SHOWN = 10

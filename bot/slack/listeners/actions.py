@@ -11,21 +11,20 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.digest.weekly_facts import facts_for
 from bot.domain.weeks import parse_week
 from bot.slack import ids
-from bot.slack.blocks.home import delete_confirm_modal, details_modal, thresholds_modal
-from bot.slack.listeners.events import publish_home
-from bot.slack.people import is_admin, person_for_slack_user
+from bot.slack.blocks.home import delete_confirm_modal, details_modal
+from bot.slack.home_service import publish_home
+from bot.slack.people import person_for_slack_user
+from bot.store import audit
 from bot.store.db import transaction
 from bot.store.deliveries import get_delivery
 from bot.store.export import export_person
-from bot.store.models import AuditEntry, Membership, Person
-from bot.store.people import display_name
-from bot.store.workspace import thresholds
+from bot.store.people import display_name, leads_of
 
 log = logging.getLogger(__name__)
 SNOOZE = timedelta(weeks=4)
@@ -92,20 +91,7 @@ def share_with_lead(context: AppContext, client: WebClient, body: dict[str, Any]
         if person is None or delivery is None or not delivery.text:
             _ephemeral(client, body, "I could not find that digest to share.")
             return
-        team_ids = session.exec(
-            select(Membership.team_id).where(
-                Membership.person_id == person.id, col(Membership.is_member)
-            )
-        ).all()
-        leads = session.exec(
-            select(Person)
-            .join(Membership, col(Membership.person_id) == col(Person.id))
-            .where(
-                col(Membership.team_id).in_(team_ids),
-                col(Membership.is_lead),
-                col(Person.id) != person.id,
-            )
-        ).all()
+        leads = leads_of(session, int(person.id or 0))
         lead_ids = sorted({lead.slack_user_id for lead in leads if lead.slack_user_id})
         if not lead_ids:
             _ephemeral(
@@ -122,14 +108,13 @@ def share_with_lead(context: AppContext, client: WebClient, body: dict[str, Any]
             )
         delivery.shared_with_lead_at = context.clock()
         session.add(delivery)
-        session.add(
-            AuditEntry(
-                at=context.clock(),
-                actor=_user(body),
-                action="digest.share_with_lead",
-                target=f"person:{person.id}",
-                details=json.dumps({"week": week, "leads": lead_ids}),
-            )
+        audit.record(
+            session,
+            actor=_user(body),
+            action=audit.SHARE_WITH_LEAD,
+            target=f"person:{person.id}",
+            details={"week": week, "leads": lead_ids},
+            now=context.clock(),
         )
     _ephemeral(client, body, f"Shared with {len(lead_ids)} lead{'s' if len(lead_ids) > 1 else ''}.")
 
@@ -198,13 +183,4 @@ def register(app: App, context: AppContext) -> None:
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=delete_confirm_modal())
 
-    def open_thresholds(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        if not is_admin(context.settings, client, _user(body)):
-            return
-        with Session(context.engine) as session:
-            current = thresholds(session).to_json()
-        client.views_open(trigger_id=body["trigger_id"], view=thresholds_modal(current))
-
     app.action(ids.HOME_DELETE)(open_delete)
-    app.action(ids.HOME_EDIT_THRESHOLDS)(open_thresholds)

@@ -1,16 +1,16 @@
-"""Admin settings from the App Home: minimum group size, default schedule, LLM, retention.
+"""Admin settings from the App Home: thresholds, minimum group size, default schedule, LLM,
+retention. Each is one ``AdminSetting`` row below.
 
 Who is an admin is checked afresh (``is_admin``: ``ADMIN_USER_IDS`` or a workspace owner/admin)
-on every button press and again on every submission, so a forged ``block_actions`` or
-``view_submission`` from anyone else opens nothing and changes nothing. Values are validated
-with field-level errors (``response_action: errors``); each change goes through
-``set_setting``, which writes the audit log.
+on every button press (after its ack) and again on every submission, so a forged
+``block_actions`` or ``view_submission`` from anyone else opens nothing and changes nothing.
+Values are validated with field-level errors (``response_action: errors``); each change goes
+through ``bot.store.workspace.save``, which writes the audit log.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,78 +20,53 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.context import AppContext
-from bot.digest.summarizer_config import MAX_MODEL_LENGTH, llm_config
-from bot.domain.schedule import Schedule
+from bot.digest.summarizer_config import llm_config
+from bot.domain.workspace_settings import (
+    check_min_group_size,
+    check_model,
+    check_retention_days,
+    check_schedule,
+    check_thresholds,
+)
 from bot.slack import ids
 from bot.slack.blocks.admin_home import (
     LLM_OFF,
     LLM_ON,
-    MAX_K,
-    MAX_RETENTION_DAYS,
-    MIN_K,
-    MIN_RETENTION_DAYS,
     llm_modal,
     min_group_size_modal,
     retention_modal,
     schedule_modal,
 )
-from bot.slack.home_service import default_schedule, retention_days
-from bot.slack.listeners.events import publish_home
-from bot.slack.listeners.home_settings import (
-    element_state,
-    parse_clock_time,
-    parse_weekday,
-    parse_whole_number,
-    selected_value,
-    text_value,
-)
-from bot.slack.people import is_admin
+from bot.slack.blocks.home import THRESHOLD_LABELS, thresholds_modal
+from bot.slack.home_service import publish_home, retention_shown
+from bot.slack.people import is_admin, remembered_admin
+from bot.slack.view_state import element_state, selected_value, text_value, text_values
+from bot.store import workspace
 from bot.store.db import transaction
-from bot.store.workspace import (
-    DIGEST_SCHEDULE,
-    LLM_ENABLED,
-    LLM_MODEL,
-    MIN_GROUP_SIZE,
-    RETENTION_DAYS,
-    get_setting,
-    set_setting,
-)
-from bot.teams.report import min_group_size
 
 log = logging.getLogger(__name__)
 
 NOT_AN_ADMIN = "Only workspace admins can change this setting."
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$")
 
 View = dict[str, Any]
 Parsed = tuple[dict[str, Any], dict[str, str]]  # (setting key → new value, block_id → error)
 
 
-# Validation (pure) ------------------------------------------------------------------------
+# Reading a submitted modal (the checks themselves are pure, in bot.domain) -----------------
 
 
 def parse_min_group_size(view: View) -> Parsed:
-    number = parse_whole_number(text_value(view, "min_group_size"))
-    if number is None:
-        return {}, {"min_group_size": "Enter a whole number."}
-    if number < MIN_K:
-        return {}, {"min_group_size": f"At least {MIN_K}: smaller groups could single people out."}
-    if number > MAX_K:
-        return {}, {"min_group_size": f"At most {MAX_K}."}
-    return {MIN_GROUP_SIZE: number}, {}
+    number, error = check_min_group_size(text_value(view, "min_group_size"))
+    return ({}, {"min_group_size": error}) if error else ({workspace.MIN_GROUP_SIZE: number}, {})
 
 
 def parse_schedule(view: View) -> Parsed:
-    errors: dict[str, str] = {}
-    weekday = parse_weekday(selected_value(view, "weekday"))
-    if weekday is None:
-        errors["weekday"] = "Pick a day of the week."
-    minute = parse_clock_time(element_state(view, "time").get("selected_time"))
-    if minute is None:
-        errors["time"] = "Pick a time."
-    if errors or weekday is None or minute is None:
+    schedule, errors = check_schedule(
+        selected_value(view, "weekday"), element_state(view, "time").get("selected_time")
+    )
+    if schedule is None:
         return {}, errors
-    return {DIGEST_SCHEDULE: Schedule(weekday=weekday, minute=minute).to_json()}, {}
+    return {workspace.DIGEST_SCHEDULE: schedule.to_json()}, {}
 
 
 def parse_llm(view: View) -> Parsed:
@@ -99,36 +74,35 @@ def parse_llm(view: View) -> Parsed:
     choice = selected_value(view, "llm_enabled")
     if choice not in (LLM_ON, LLM_OFF):
         errors["llm_enabled"] = "Pick on or off."
-    model = text_value(view, "llm_model")
-    if not model:
-        errors["llm_model"] = "Enter a model name, e.g. gpt-4.1-mini."
-    elif len(model) > MAX_MODEL_LENGTH or not MODEL_NAME.match(model):
-        errors["llm_model"] = "A model name: letters, digits and . _ : / @ + - only."
+    model, error = check_model(text_value(view, "llm_model"))
+    if error:
+        errors["llm_model"] = error
     if errors:
         return {}, errors
-    return {LLM_ENABLED: choice == LLM_ON, LLM_MODEL: model}, {}
+    return {workspace.LLM_ENABLED: choice == LLM_ON, workspace.LLM_MODEL: model}, {}
 
 
 def parse_retention(view: View) -> Parsed:
-    days = parse_whole_number(text_value(view, "retention_days"))
-    if days is None:
-        return {}, {"retention_days": "Enter a whole number of days."}
-    if days < MIN_RETENTION_DAYS:
-        return {}, {"retention_days": f"At least {MIN_RETENTION_DAYS} days."}
-    if days > MAX_RETENTION_DAYS:
-        return {}, {"retention_days": f"At most {MAX_RETENTION_DAYS} days."}
-    return {RETENTION_DAYS: days}, {}
+    days, error = check_retention_days(text_value(view, "retention_days"))
+    return ({}, {"retention_days": error}) if error else ({workspace.RETENTION_DAYS: days}, {})
+
+
+def parse_thresholds(view: View) -> Parsed:
+    chosen, errors = check_thresholds(text_values(view), list(THRESHOLD_LABELS))
+    if chosen is None:
+        return {}, errors
+    return {workspace.THRESHOLDS: chosen.to_json()}, {}
 
 
 # Modals ----------------------------------------------------------------------------------
 
 
 def _k_modal(context: AppContext, session: Session) -> View:
-    return min_group_size_modal(min_group_size(session))
+    return min_group_size_modal(workspace.min_group_size(session))
 
 
 def _schedule_modal(context: AppContext, session: Session) -> View:
-    schedule = default_schedule(session)
+    schedule = workspace.default_schedule(session)
     return schedule_modal(schedule.weekday, schedule.minute)
 
 
@@ -138,7 +112,11 @@ def _llm_modal(context: AppContext, session: Session) -> View:
 
 
 def _retention_modal(context: AppContext, session: Session) -> View:
-    return retention_modal(retention_days(session))
+    return retention_modal(retention_shown(session))
+
+
+def _thresholds_modal(context: AppContext, session: Session) -> View:
+    return thresholds_modal(workspace.thresholds(session).to_json())
 
 
 @dataclass(frozen=True)
@@ -169,12 +147,17 @@ ADMIN_SETTINGS = (
         _retention_modal,
         parse_retention,
     ),
+    AdminSetting(
+        ids.HOME_EDIT_THRESHOLDS,
+        ids.THRESHOLDS_VIEW,
+        next(iter(THRESHOLD_LABELS)),
+        _thresholds_modal,
+        parse_thresholds,
+    ),
 )
 
 
 # Handlers --------------------------------------------------------------------------------
-
-_UNSET = object()
 
 
 def open_modal(
@@ -192,8 +175,13 @@ def open_modal(
 def save(
     context: AppContext, ack: Ack, client: WebClient, body: dict[str, Any], setting: AdminSetting
 ) -> None:
+    """Check the submission (field errors go back in the ack), store it, ack, republish.
+
+    Admin rights are re-checked before the ack from what this process already knows (the
+    verdict given when the modal was opened); only a submission that arrives with no such
+    verdict asks Slack (``users.info``) first."""
     user_id = body["user"]["id"]
-    if not is_admin(context.settings, client, user_id):
+    if not remembered_admin(context.settings, client, user_id):
         log.warning("refused a %s submission from non-admin %s", setting.callback_id, user_id)
         ack(response_action="errors", errors={setting.first_block: NOT_AN_ADMIN})
         return
@@ -201,11 +189,8 @@ def save(
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    now = context.clock()
-    with transaction(context.engine) as session:
-        for key, value in changes.items():
-            if get_setting(session, key, _UNSET) != value:
-                set_setting(session, key, value, actor=user_id, now=now)
+    with transaction(context.engine) as session:  # one row: stored before the ack answers
+        workspace.save(session, changes, actor=user_id, now=context.clock())
     ack()
     publish_home(context, client, user_id)
 

@@ -9,19 +9,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.slack.home_service import home_for
-from bot.slack.people import is_admin, person_for_slack_user
-from bot.store.db import transaction
+from bot.slack.home_service import publish_home
 
 log = logging.getLogger(__name__)
-
-
-def publish_home(context: AppContext, client: WebClient, user_id: str) -> None:
-    admin = is_admin(context.settings, client, user_id)
-    with transaction(context.engine) as session:
-        person = person_for_slack_user(session, client, user_id)
-        view = home_for(context, session, person, admin=admin)
-    client.views_publish(user_id=user_id, view=view)
 
 
 def register(app: App, context: AppContext) -> None:

@@ -4,7 +4,6 @@ share-with-lead default, in one modal. A person only ever changes their own reco
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,63 +11,24 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.domain.schedule import MINUTES_PER_DAY
+from bot.domain.workspace_settings import parse_clock_time, parse_weekday
 from bot.slack import ids
 from bot.slack.blocks.home import SHARE_DEFAULT
 from bot.slack.home_service import (
     local_date,
     my_settings_view,
     person_slot,
-    person_zone,
+    publish_home,
     start_of_day,
 )
-from bot.slack.listeners.events import publish_home
 from bot.slack.people import person_for_slack_user
+from bot.slack.view_state import element_state, selected_value
 from bot.store.db import transaction
+from bot.store.people import person_by_slack_id, person_zone
 
 log = logging.getLogger(__name__)
 
 MAX_SNOOZE = timedelta(days=366)
-CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-# Reading a submitted view (pure) ------------------------------------------------------------
-
-
-def element_state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    """The state of the input in ``block_id`` (its action_id is always ``value``)."""
-    values = (view.get("state") or {}).get("values") or {}
-    state = (values.get(block_id) or {}).get("value")
-    return state if isinstance(state, dict) else {}
-
-
-def selected_value(view: dict[str, Any], block_id: str) -> str | None:
-    """A static_select's or radio_buttons' chosen value."""
-    option = element_state(view, block_id).get("selected_option")
-    return str(option.get("value")) if isinstance(option, dict) else None
-
-
-def text_value(view: dict[str, Any], block_id: str) -> str:
-    """A plain_text_input's or number_input's text, stripped."""
-    value = element_state(view, block_id).get("value")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def parse_weekday(raw: str | None) -> int | None:
-    return int(raw) if raw is not None and raw.isdigit() and int(raw) <= 6 else None
-
-
-def parse_clock_time(raw: object) -> int | None:
-    """Minutes after midnight for a timepicker's ``HH:MM``, or None."""
-    match = CLOCK_TIME.match(raw) if isinstance(raw, str) else None
-    if match is None:
-        return None
-    minute = int(match.group(1)) * 60 + int(match.group(2))
-    return minute if minute < MINUTES_PER_DAY else None
-
-
-def parse_whole_number(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
 def parse_my_settings(
@@ -116,7 +76,8 @@ def save_my_settings(
     user_id = body["user"]["id"]
     now = context.clock()
     with transaction(context.engine) as session:
-        person = person_for_slack_user(session, client, user_id)
+        # Opening the modal linked this Slack user to their person: no Slack call before the ack.
+        person = person_by_slack_id(session, user_id)
         if person is None:
             ack(
                 response_action="errors",

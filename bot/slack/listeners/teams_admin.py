@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.context import AppContext
+from bot.errors import SlackSyncError
 from bot.outbound.gate import shared_gate
 from bot.slack import ids
 from bot.slack.blocks.teams_admin import (
@@ -27,12 +30,12 @@ from bot.slack.blocks.teams_admin import (
     parse_metadata,
     teams_admin_modal,
 )
-from bot.slack.people import is_admin, person_for_slack_user
+from bot.slack.directory_sync import fetch_usergroups, sync_usergroup_teams
+from bot.slack.people import is_admin, person_for_slack_user, remembered_admin
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.models import Person, Team
 from bot.store.people import display_name
-from jobs.slack_sync import SlackSyncError, fetch_usergroups, sync_usergroup_teams
 
 log = logging.getLogger(__name__)
 REFUSED = "Only workspace admins can change teams and leads."
@@ -85,12 +88,32 @@ def build_state(
     )
 
 
+GROUPS_TTL = 15 * 60.0  # seconds the groups shown in a modal are used to check its submission
+_shown_groups: tuple[float, list[slack_directory.UserGroup]] | None = None
+_shown_lock = threading.Lock()
+
+
 def _groups(client: WebClient) -> tuple[list[slack_directory.UserGroup], str | None]:
+    """The workspace's user groups (``usergroups.list``), remembered for the submission."""
+    global _shown_groups
     try:
-        return fetch_usergroups(client, shared_gate()), None
+        groups = fetch_usergroups(client, shared_gate())
     except SlackSyncError as exc:
         log.warning("teams modal: %s", exc)
         return [], f":warning: I could not read the workspace's user groups ({exc})."
+    with _shown_lock:
+        _shown_groups = (time.monotonic(), groups)
+    return groups, None
+
+
+def _groups_for_submission(client: WebClient) -> list[slack_directory.UserGroup]:
+    """The groups the modal was drawn with (so the submission is checked and acked without
+    calling Slack); asked of Slack only when this process did not draw the modal recently."""
+    with _shown_lock:
+        shown = _shown_groups
+    if shown is not None and time.monotonic() - shown[0] < GROUPS_TTL:
+        return shown[1]
+    return fetch_usergroups(client, shared_gate())
 
 
 def open_teams(context: AppContext, client: WebClient, body: dict[str, Any]) -> None:
@@ -152,7 +175,7 @@ def _first_input(view: dict[str, Any]) -> str | None:
 def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str, Any]) -> None:
     user_id = _user(body)
     view = body.get("view") or {}
-    if not is_admin(context.settings, client, user_id):
+    if not remembered_admin(context.settings, client, user_id):
         log.warning("refused a teams change from non-admin %s", user_id)
         block = _first_input(view)
         if block:
@@ -174,7 +197,7 @@ def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str,
     offered: list[str] = []
     if chosen_ids is not None or handles:
         try:
-            groups = fetch_usergroups(client, shared_gate())
+            groups = _groups_for_submission(client)
         except SlackSyncError as exc:
             errors[ids.TEAMS_USERGROUPS] = f"Could not read user groups from Slack: {exc}"
             groups = []
@@ -209,7 +232,7 @@ def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str,
                 session, chosen, offered=offered, actor=user_id, now=now
             )
         added_ids = [int(team.id or 0) for team in added]
-        team = session.get(Team, team_id) if team_id is not None else None
+        team = slack_directory.team_by_id(session, team_id) if team_id is not None else None
         if team is not None and leads_block == team_id:
             people = [_person(session, client, uid) for uid in lead_users]
             slack_directory.set_team_leads(
@@ -234,8 +257,7 @@ def _lead_choice(values: dict[str, dict[str, Any]]) -> tuple[int | None, list[st
 
 
 def _person(session: Session, client: WebClient, slack_user_id: str) -> Person | None:
-    person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
-    return person or person_for_slack_user(session, client, slack_user_id)
+    return person_for_slack_user(session, client, slack_user_id)
 
 
 def register(app: App, context: AppContext) -> None:

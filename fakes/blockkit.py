@@ -36,7 +36,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-from tests.support.reference import SLACK_REFERENCE
+from fakes.reference import SLACK_REFERENCE
 
 REFERENCE_DIR = SLACK_REFERENCE
 SCHEMA_DIR = REFERENCE_DIR / "blockkit-jsonschema-from-slack-types"

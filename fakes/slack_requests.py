@@ -10,7 +10,7 @@ and view_submission are a form field ``payload`` holding JSON; events are a JSON
 ``event_callback``. ``headers()`` signs the exact bytes: ``X-Slack-Signature: v0=`` + hex
 HMAC-SHA256 of ``"v0:{timestamp}:{body}"`` with the signing secret, and
 ``X-Slack-Request-Timestamp``; pass ``age=600`` for a stale request or another secret for a
-forged one. Ids default to the fake workspace of ``tests.fakes.slack_api``; a default
+forged one. Ids default to the fake workspace of ``fakes.slack_api``; a default
 ``response_url`` points at a closed loopback port, never at slack.com.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tests.fakes.slack_api import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from fakes.slack_api import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -9,7 +9,7 @@
 Point the app at it with ``SLACK_API_URL=slack.base_url`` and ``SLACK_BOT_TOKEN=slack.token``.
 
 What it reproduces, from tests/fixtures/slack-reference (method metadata: required arguments, error
-codes, rate-limit tiers; Block Kit schema and limits via ``tests.support.blockkit``):
+codes, rate-limit tiers; Block Kit schema and limits via ``fakes.blockkit``):
 
 - requests as GET with a query string, or POST as form, JSON or multipart; HTTP 200 with
   ``{"ok": false, "error": …}`` for every failure except 429. The token comes from
@@ -18,7 +18,7 @@ codes, rate-limit tiers; Block Kit schema and limits via ``tests.support.blockki
   ``invalid_auth``. An unknown method → ``unknown_method``. The app-level token
   (``slack.app_token``) works for ``apps.connections.open`` only, and only it does
   (``not_allowed_token_type``); that method opens Socket Mode (``slack.socket_mode``, see
-  ``tests.fakes.slack_socket``).
+  ``fakes.slack_socket``).
 - required arguments with each method's own code (``channel_not_found``, ``user_not_found``,
   ``no_text`` …, else ``invalid_arguments`` with ``response_metadata.messages``); blocks and views
   validated, answered with ``invalid_blocks`` / ``invalid_arguments`` and Slack-style messages
@@ -74,14 +74,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.fakes.slack_socket import SocketModeServer
-from tests.support.blockkit import (
+from fakes.blockkit import (
     MESSAGE_MAX_TEXT,
     REFERENCE_DIR,
     Problem,
     check_message,
     check_view,
 )
+from fakes.slack_socket import SocketModeServer
 
 METADATA_DIR = REFERENCE_DIR / "slack-web-api-method-metadata" / "methods"
 

@@ -1,0 +1,158 @@
+"""One way to call the Slack Web API: through the process-wide Slack gate and the one retry helper.
+
+``call`` runs one Web API method and maps what goes wrong to the typed errors of ``bot.errors``,
+so every Slack caller (DMs, directory and user-group sync, views) handles the same few cases:
+
+* ``429`` or ``ratelimited`` → ``RateLimitedError`` with Slack's ``Retry-After`` (1 s when absent);
+  the gate holds every Slack sender until it has passed, then the call is tried again;
+* 5xx, Slack-side errors (``internal_error``, ``fatal_error``, …) and network errors →
+  ``UnavailableError``; retried with jittered backoff only when the caller says the request is
+  safe to repeat (a read), never for a message that may already have been posted;
+* the token itself refused (``invalid_auth``, ``token_revoked``, ``missing_scope``, …) →
+  ``CredentialRefusedError``: nothing else will work either;
+* any other error → ``RequestFailedError`` with Slack's error code.
+
+Each error carries Slack's ``code`` and the HTTP ``status``; no message holds the token or the
+request's text.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Callable, Mapping
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.errors import (
+    CredentialRefusedError,
+    OutboundError,
+    RateLimitedError,
+    RequestFailedError,
+    RetryableError,
+    UnavailableError,
+)
+from bot.outbound.gate import RateGate
+from bot.outbound.retry import (
+    DEFAULT_RETRY_AFTER,
+    RetryPolicy,
+    call_with_retries,
+    retry_after_seconds,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # per request, when Slack keeps answering 429
+
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive_token",
+        "org_login_required",
+        "team_access_not_granted",
+        "missing_scope",
+        "not_allowed_token_type",
+        "no_permission",
+        "ekm_access_denied",
+        "access_denied",
+        "accesslimited",
+        "enterprise_is_restricted",
+        "two_factor_setup_required",
+    }
+)
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "message_limit_exceeded",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+
+def call(
+    method: str,
+    request: Callable[[], SlackResponse],
+    *,
+    gate: RateGate,
+    paced: bool = False,
+    repeatable: bool = True,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> SlackResponse:
+    """Run ``request`` (one Web API call named ``method``) through ``gate`` with the shared retry
+    helper. ``repeatable=False`` retries only rate limits (the request was not carried out)."""
+
+    def attempt() -> SlackResponse:
+        try:
+            return request()
+        except SlackApiError as exc:
+            raise error_for(method, exc.response) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise UnavailableError(
+                f"network error talking to Slack ({type(exc).__name__})"
+            ) from None
+
+    retry_on: tuple[type[RetryableError], ...] = (
+        (RetryableError,) if repeatable else (RateLimitedError,)
+    )
+    return call_with_retries(
+        attempt,
+        gate=gate,
+        policy=RetryPolicy(max_attempts=max_attempts),
+        paced=paced,
+        retry_on=retry_on,
+    )
+
+
+def error_code(response: SlackResponse) -> str | None:
+    data = response.data
+    if isinstance(data, dict):
+        error = data.get("error")
+        return str(error) if error else None
+    return None
+
+
+def error_for(method: str, response: SlackResponse) -> OutboundError:
+    """The typed error for a Slack answer that is not ``ok``."""
+    code = error_code(response)
+    status = int(response.status_code)
+    if status == 429 or code in RATE_LIMIT_ERRORS:
+        seconds = retry_after_seconds(_flat_headers(response.headers))
+        wait = DEFAULT_RETRY_AFTER if seconds is None else seconds
+        log.info("%s: rate limited by Slack, waiting %.1f s", method, wait)
+        return RateLimitedError(
+            f"Slack {method}: ratelimited",
+            retry_after=wait,
+            code=code or "ratelimited",
+            status=status,
+        )
+    if code in AUTH_ERRORS:
+        return CredentialRefusedError(f"Slack {method}: {code}", code=code, status=status)
+    if status >= 500 or code in TRANSIENT_ERRORS:
+        return UnavailableError(
+            f"Slack {method}: {code or f'HTTP {status}'}", code=code, status=status
+        )
+    return RequestFailedError(
+        f"Slack {method}: {code or f'HTTP {status}'}", status=status, code=code
+    )
+
+
+def _flat_headers(headers: object) -> dict[str, str]:
+    """Response headers as ``str → str`` (the SDK may hand a header over as a list)."""
+    if not isinstance(headers, Mapping):
+        return {}
+    flat: dict[str, str] = {}
+    for key, value in headers.items():
+        if isinstance(value, list):
+            if not value:
+                continue
+            value = value[0]
+        flat[str(key)] = str(value)
+    return flat
