@@ -445,7 +445,7 @@ def test_llm_off_means_no_request_reaches_openai_during_ai_roi_digest(
     assert cli_env.requests == []
     with Session(context.engine) as session:
         first = session.exec(select(Delivery).where(Delivery.week == "2026-W47")).one()
-    assert first.status == "sent" and first.writer == "template"
+    assert first.status == "preview" and first.writer == "template"  # console: a preview
     assert first.summarizer_input_tokens == 0
 
     # Back on, with another model: the next digest asks the fake server, for that model.

@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.slack import ids
+from bot.slack.digest_delivery import run_digest
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Person
@@ -27,7 +27,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import block_actions
 from tests.helpers import artifact_event, dumps, usage_event
 from tests.support.blockkit import assert_valid_view
-from tests.support.slack_app import SECRET, console_digest, eventually, serve_with_slack
+from tests.support.slack_app import SECRET, eventually, serve_with_slack, slack_digest
 
 W47 = Week(2026, 47)
 DIRECTORY = """email,name,team,lead_of,slack_user_id
@@ -61,7 +61,7 @@ def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[Li
     ingest_body(context.engine, "usage", dumps(events), "application/json")
     with Session(context.engine) as session:
         ana = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
-    console_digest(context, ana, W47)
+    slack_digest(context, ana, W47, slack)
     with serve_with_slack(context, database_url, slack) as live:
         yield live
 
@@ -132,10 +132,13 @@ def test_share_reaches_only_the_persons_lead_and_is_audited(
         "Ana Lopez shared their AI week (2026-W47)"
     )
     assert slack.dms_to("UOTHER") == []
-    with Session(context.engine) as session:
-        audit = session.exec(
-            select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
-        ).one()
+
+    def audited() -> list[AuditEntry]:  # the DM goes out before the audit row commits
+        with Session(context.engine) as session:
+            query = select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
+            return list(session.exec(query).all())
+
+    [audit] = eventually(audited)
     assert audit.actor == "UANA" and delivery(context).shared_with_lead_at is not None
 
 
