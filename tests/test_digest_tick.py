@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.ingest.pipeline import ingest_body
 from bot.domain.weeks import week_of_date
+from bot.ingest.pipeline import ingest_body
 from bot.settings import Settings
 from bot.store.db import transaction
 from bot.store.models import Delivery, Person, WorkspaceSetting

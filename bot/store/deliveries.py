@@ -66,8 +66,11 @@ def claim(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["person_id", "week"])
+        .returning(col(Delivery.id))
     )
-    if inserted.rowcount:  # type: ignore[attr-defined]
+    # the returned row, not ``rowcount``: with RETURNING, PostgreSQL's rowcount says nothing
+    # about whether the conflict skipped the insert
+    if inserted.first() is not None:
         return get_delivery(session, person_id, week)
     taken = session.execute(
         sa.update(Delivery)
@@ -141,8 +144,9 @@ def record_skip(session: Session, person_id: int, week: str, reason: str, now: d
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["person_id", "week"])
+        .returning(col(Delivery.id))
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 def finish_retry_later(session: Session, delivery: Delivery, *, now: datetime, reason: str) -> None:
