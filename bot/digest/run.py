@@ -74,6 +74,10 @@ def _recipient(person: Person) -> Recipient:
     return Recipient(person.id, person.email, display_name(person), person.slack_user_id)
 
 
+NO_ACTIVITY = "no AI activity this week"
+NO_ACTIVITY_YET = "no AI activity yet; the week's data is not complete, so this is not final"
+
+
 def skip_reason(person: Person, facts: Facts, now: datetime) -> str | None:
     if person.opted_out:
         return "opted out"
@@ -82,10 +86,6 @@ def skip_reason(person: Person, facts: Facts, now: datetime) -> str | None:
     if facts.is_empty:
         return NO_ACTIVITY
     return None
-
-
-NO_ACTIVITY = "no AI activity this week"
-NO_ACTIVITY_YET = "no AI activity yet; the week's data is not complete, so this is not final"
 
 
 def run_digest(
