@@ -43,12 +43,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
-from bot.digest.run import run_digest
 from bot.digest.weekly_facts import facts_for_many
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week, parse_week
 from bot.settings import load_settings
 from bot.slack.blocks.digest import digest_message
+from bot.slack.digest_delivery import run_digest
 from bot.slack.dm import UserDirectory, slack_deliverer
 from bot.store.db import create_engine, upgrade
 from bot.store.models import Artifact, Event, Person

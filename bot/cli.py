@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument(
         "--dry-run", action="store_true", help="print, deliver nothing, record nothing"
     )
+    digest.add_argument(
+        "--resend",
+        action="store_true",
+        help="send --user's digest for --week again, even if it went out (admin repair, audited)",
+    )
     digest.set_defaults(handler=cmd_digest)
 
     facts = commands.add_parser("facts", help="the facts one digest is built from")
@@ -240,13 +245,44 @@ def cmd_team(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.digest.service import digest_now
+    from bot.digest.service import digest_now, resend
+    from bot.slack.digest_delivery import deliverer_for, render_digest
 
+    if args.resend and (not args.user or args.dry_run):
+        raise UsageError("--resend needs --user EMAIL and cannot be a --dry-run")
     with _context() as context:
         week = _week(args, context)
-        outcomes = digest_now(
-            context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout
+        deliverer = deliverer_for(context, sys.stdout)
+        if args.resend:
+            resent = resend(
+                context,
+                email=args.user,
+                week=week,
+                deliverer=deliverer,
+                render=render_digest,
+                actor="cli",
+            )
+            print(f"{week}: resent to {resent.email} ({deliverer.channel}); audited")
+            return 0
+        run = digest_now(
+            context,
+            week=week,
+            user=args.user,
+            dry_run=args.dry_run,
+            deliverer=deliverer,
+            render=render_digest,
         )
+    completeness = run.completeness
+    late = ", ".join(completeness.late) or "no source has sent anything yet"
+    if run.waiting and not args.dry_run:
+        print(
+            f"{week}: waiting for the week's data ({late}); digests go out when it is in, "
+            f"or at {completeness.deadline:%Y-%m-%d %H:%M} UTC naming the late sources"
+        )
+        return 0
+    if not completeness.final:
+        print(f"{week}: data incomplete ({late}); digests say which sources are late")
+    outcomes = run.outcomes
     for outcome in outcomes:
         if outcome.status == "preview" and outcome.text:
             print(f"── {outcome.name} <{outcome.email}> (dry run, not sent)\n{outcome.text}\n")

@@ -1,15 +1,16 @@
-"""The hourly digest tick: find who is due, then run their digests.
+"""The hourly digest tick: find who is due, wait for the week's data, then run their digests.
 
 Due-ness comes from ``bot.domain.schedule`` (each person's local send time) and from the delivery
-table: a person-week with a final delivery row (sent, skipped, failed) is never picked again, a
-pending one whose sender died is taken over by ``run_digest``'s claim. The scheduler's own job
-store records nothing that matters, so a tick after downtime, a restart or a second replica
-catches up without sending anything twice.
+table: a person-week with a final delivery row (sent, skipped, failed; a console preview for the
+console) is never picked again, a pending one whose sender died is taken over by ``run_digest``'s
+claim. A week whose sources have not all reported past its end waits, up to the grace period
+(``bot.domain.completeness``); a person with no data yet is looked at again on the next tick
+until the week is complete. The scheduler's own job store records nothing that matters, so a
+tick after downtime, a restart or a second replica catches up without sending anything twice.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -18,27 +19,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.digest.deliverers import Deliverer
-from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
-from bot.digest.service import deliverer_for
+from bot.digest.run import DigestOutcome, Renderer, run_digest, summarizer_writer
+from bot.digest.service import week_status
 from bot.digest.summarizer_config import summarizer_for
 from bot.digest.weekly_facts import facts_for_many
-from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule, due_week, personal_schedule
+from bot.domain.completeness import Completeness
+from bot.domain.schedule import Schedule, due_week, personal_schedule
 from bot.domain.weeks import Week
+from bot.slack.digest_delivery import deliverer_for, render_digest
 from bot.store import deliveries
-from bot.store.models import Delivery, Person, WorkspaceSetting
-from bot.store.people import all_people
+from bot.store.models import Person
+from bot.store.people import all_people, person_zone
+from bot.store.workspace import default_schedule
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_SETTING = "digest_schedule"  # workspace default send slot, {"weekday": 0, "minute": 540}
+__all__ = ["TickReport", "digest_tick", "due_people"]
+
 LEADER_LOCK_KEY = 0x41_49_52_4F_49  # "AIROI": one tick at a time across replicas (PostgreSQL)
 
 
@@ -46,33 +50,12 @@ LEADER_LOCK_KEY = 0x41_49_52_4F_49  # "AIROI": one tick at a time across replica
 class TickReport:
     now: datetime
     due: dict[str, int] = field(default_factory=dict)  # week → people due and not yet final
+    waiting: dict[str, tuple[str, ...]] = field(default_factory=dict)  # week → sources not in
     outcomes: list[DigestOutcome] = field(default_factory=list)
     leader: bool = True
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
-
-
-def workspace_schedule(session: Session) -> Schedule:
-    """The workspace's default send slot: the admin's choice when stored, else Monday 09:00."""
-    row = session.get(WorkspaceSetting, SCHEDULE_SETTING)
-    if row is None:
-        return DEFAULT_SCHEDULE
-    try:
-        return Schedule.from_json(json.loads(row.value))
-    except (ValueError, TypeError, AttributeError):
-        log.warning("workspace setting %r is invalid; using Monday 09:00", SCHEDULE_SETTING)
-        return DEFAULT_SCHEDULE
-
-
-def person_zone(person: Person, org_tz: tzinfo) -> tzinfo:
-    """The person's Slack time zone, or the organisation's when unknown or unreadable."""
-    if not person.tz:
-        return org_tz
-    try:
-        return ZoneInfo(person.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return org_tz
 
 
 def due_people(
@@ -91,24 +74,16 @@ def due_people(
     return due
 
 
-def settled_person_ids(session: Session, week: Week) -> set[int]:
-    """People whose delivery for ``week`` is final: nothing left to do for them."""
-    rows = session.exec(
-        select(Delivery.person_id).where(
-            Delivery.week == str(week), col(Delivery.status).in_(deliveries.FINAL)
-        )
-    )
-    return set(rows.all())
-
-
 def digest_tick(
     context: AppContext,
     *,
     deliverer: Deliverer | None = None,
+    render: Renderer = render_digest,
     out: TextIO | None = None,
     stopping: threading.Event | None = None,
 ) -> TickReport:
-    """One tick: deliver every digest that is due now and not yet delivered."""
+    """One tick: deliver every digest that is due now, not yet delivered, and whose week's data is
+    complete (or overdue). ``deliverer`` defaults to the one ``DIGEST_DELIVERY`` names."""
     now = context.clock()
     org_tz = context.settings.timezone
     report = TickReport(now=now)
@@ -117,18 +92,29 @@ def digest_tick(
         if not leader:
             log.info("digest tick skipped: another replica is running one")
             return report
+        deliverer = deliverer or deliverer_for(context, out or sys.stdout)
         with Session(context.engine) as session:
-            default = workspace_schedule(session)
+            default = default_schedule(session)
             due = due_people(all_people(session), now, org_tz, default)
             pending: dict[Week, list[Person]] = {}
+            status: dict[Week, Completeness] = {}
             for week, group in sorted(due.items()):
-                settled = settled_person_ids(session, week)
+                settled = deliveries.settled_person_ids(session, str(week), deliverer.channel)
                 if left := [person for person in group if person.id not in settled]:
-                    pending[week] = left
+                    status[week] = week_status(session, week, tz=org_tz, now=now)
+                    if status[week].ready:
+                        pending[week] = left
+                    else:
+                        report.waiting[str(week)] = status[week].late
         report.due = {str(week): len(group) for week, group in pending.items()}
+        for week_name, late in report.waiting.items():
+            log.info(
+                "digests for %s wait for the week's data: %s",
+                week_name,
+                ", ".join(late) or "no source has sent anything yet",
+            )
         if not pending:
             return report
-        deliverer = deliverer or deliverer_for(context, out or sys.stdout)
         with Session(context.engine) as session:
             summarizer = summarizer_for(context, session)
         with summarizer:
@@ -146,9 +132,11 @@ def digest_tick(
                         week=week,
                         tz=org_tz,
                         deliverer=deliverer,
+                        render=render,
                         now=now,
                         writer=writer,
                         facts=facts,
+                        completeness=status[week],
                     )
     log.info(
         "digest tick: %s due, %d sent, %d skipped, %d failed",

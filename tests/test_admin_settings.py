@@ -27,6 +27,7 @@ from bot.store.workspace import (
     LLM_MODEL,
     MIN_GROUP_SIZE,
     RETENTION_DAYS,
+    default_schedule,
     get_setting,
 )
 from bot.teams.report import min_group_size
@@ -37,7 +38,6 @@ from fakes.slack_requests import (
     app_home_opened,
     view_submission,
 )
-from jobs.digest_tick import workspace_schedule
 from tests.conftest import FROZEN_NOW, LiveServer
 from tests.helpers import usage_event
 from tests.support.slack_app import eventually, press_home, send, serve_with_slack
@@ -315,7 +315,7 @@ def test_the_default_schedule_is_what_the_digest_tick_reads(
     values = {"weekday": select_value("4"), "time": clock_time("16:45")}
     assert submit(app, ids.SCHEDULE_VIEW, "UADMIN", values).status_code == 200
     with Session(context.engine) as session:
-        assert workspace_schedule(session) == Schedule(weekday=4, minute=16 * 60 + 45)
+        assert default_schedule(session) == Schedule(weekday=4, minute=16 * 60 + 45)
 
 
 def seed_large_workspace(context: AppContext, sources: int = 40) -> None:
@@ -447,7 +447,7 @@ def test_llm_off_means_no_request_reaches_openai_during_ai_roi_digest(
     assert cli_env.requests == []
     with Session(context.engine) as session:
         first = session.exec(select(Delivery).where(Delivery.week == "2026-W47")).one()
-    assert first.status == "sent" and first.writer == "template"
+    assert first.status == "preview" and first.writer == "template"  # console: a preview
     assert first.summarizer_input_tokens == 0
 
     # Back on, with another model: the next digest asks the fake server, for that model.

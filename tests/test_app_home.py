@@ -15,25 +15,26 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
-from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.slack import ids
 from bot.slack.blocks.home import SHARE_DEFAULT
+from bot.slack.digest_delivery import run_digest
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Event, Person
+from bot.store.workspace import default_schedule
 from fakes.blockkit import assert_valid_view
 from fakes.slack_api import FakeSlack
 from fakes.slack_requests import (
     app_home_opened,
     view_submission,
 )
-from jobs.digest_tick import due_people, workspace_schedule
+from jobs.digest_tick import due_people
 from tests.conftest import FROZEN_NOW, LiveServer, make_settings
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.slack_app import console_digest, eventually, press_home, send, serve_with_slack
+from tests.support.slack_app import eventually, press_home, send, serve_with_slack, slack_digest
 
 W47 = Week(2026, 47)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -71,7 +72,7 @@ def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[Li
         session.add(ana)
         session.commit()
         session.refresh(ana)
-    console_digest(context, ana, W47)
+    slack_digest(context, ana, W47, slack)
     with serve_with_slack(context, database_url, slack) as live:
         yield live
 
@@ -161,7 +162,7 @@ def test_my_settings_modal_saves_day_time_snooze_and_share_default(
 
     # The hourly tick reads the new slot in Ana's own time zone.
     with Session(context.engine) as session:
-        default = workspace_schedule(session)
+        default = default_schedule(session)
         person = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
     thursday_0729_berlin = datetime(2026, 11, 26, 7, 29, tzinfo=BERLIN).astimezone(UTC)
     assert due_people([person], thursday_0729_berlin, UTC, default) == {}
@@ -326,7 +327,8 @@ def test_the_share_default_shows_in_the_digest_confirm_but_sharing_still_needs_a
     assert submit_settings(app, weekday="0", time_text="09:00", share=True).status_code == 200
     digest(Week(2026, 46))
     assert "You chose to share your digests with your lead by default" in share_confirm(slack)
-    assert [m.user for m in slack.messages] == ["UANA", "UANA"]  # nothing went to anyone else
+    # the W47 digest from the fixture, then W45 and W46: nothing went to anyone else
+    assert [m.user for m in slack.messages] == ["UANA", "UANA", "UANA"]
     with Session(context.engine) as session:
         shared = session.exec(
             select(Delivery).where(col(Delivery.shared_with_lead_at).is_not(None))

@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest
 from bot.digest.weekly_facts import facts_for_many
 from bot.domain.facts import Facts
 from bot.domain.weeks import Week, parse_week
 from bot.ingest.pipeline import ingest_body
+from bot.slack.digest_delivery import run_digest
 from bot.store import batch_aggregates
 from bot.store.db import transaction
 from bot.store.models import Delivery, WeeklyTotal

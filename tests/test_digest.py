@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.digest.deliverers import ConsoleDeliverer, DeliveryError, Receipt, Recipient
-from bot.digest.run import run_digest
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals, build_facts
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.slack.blocks.digest import digest_message
+from bot.slack.digest_delivery import run_digest
 from bot.store.models import Delivery, Person
 from fakes.blockkit import assert_valid_message
 from tests.conftest import FROZEN_NOW
@@ -199,9 +199,9 @@ def test_run_is_idempotent_with_one_delivery_row_per_person_week(engine: Engine)
     assert out.getvalue().count("DM to ") == 2
     with Session(engine) as session:
         rows = session.exec(select(Delivery)).all()
-    assert sorted((r.status, r.week) for r in rows) == [
-        ("sent", "2026-W47"),
-        ("sent", "2026-W47"),
+    assert sorted((r.status, r.week) for r in rows) == [  # the console shows previews
+        ("preview", "2026-W47"),
+        ("preview", "2026-W47"),
         ("skipped", "2026-W47"),
     ]
     sent = [r for r in rows if r.status == "sent"]

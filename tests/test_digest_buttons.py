@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.slack import ids
+from bot.slack.digest_delivery import run_digest
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Delivery, Person
@@ -27,7 +27,7 @@ from fakes.slack_api import FakeSlack
 from fakes.slack_requests import block_actions
 from tests.conftest import FROZEN_NOW, LiveServer
 from tests.helpers import artifact_event, dumps, usage_event
-from tests.support.slack_app import SECRET, console_digest, eventually, serve_with_slack
+from tests.support.slack_app import SECRET, eventually, serve_with_slack, slack_digest
 
 W47 = Week(2026, 47)
 DIRECTORY = """email,name,team,lead_of,slack_user_id
@@ -61,7 +61,7 @@ def app(context: AppContext, database_url: str, slack: FakeSlack) -> Iterator[Li
     ingest_body(context.engine, "usage", dumps(events), "application/json")
     with Session(context.engine) as session:
         ana = session.exec(select(Person).where(Person.email == "ana@example.com")).one()
-    console_digest(context, ana, W47)
+    slack_digest(context, ana, W47, slack)
     with serve_with_slack(context, database_url, slack) as live:
         yield live
 

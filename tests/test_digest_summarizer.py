@@ -11,9 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest, summarizer_writer
+from bot.digest.run import summarizer_writer
 from bot.digest.summarizer import Summarizer
 from bot.domain.weeks import Week
+from bot.slack.digest_delivery import run_digest
 from bot.store.models import Delivery, Person
 from fakes.openai_api import FakeOpenAI
 from tests.conftest import FROZEN_NOW
@@ -36,7 +37,7 @@ def run(engine: Engine, summarizer: Summarizer) -> tuple[str, list[Delivery]]:
     with Session(engine) as session:
         rows = list(
             session.exec(
-                select(Delivery).where(Delivery.status == "sent").order_by(Delivery.person_id)
+                select(Delivery).where(Delivery.status == "preview").order_by(Delivery.person_id)
             )
         )
     return out.getvalue(), rows

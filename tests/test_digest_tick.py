@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +15,13 @@ from sqlmodel import Session, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer
+from bot.domain.weeks import week_of_date
 from bot.ingest.pipeline import ingest_body
 from bot.settings import Settings
 from bot.store.db import transaction
 from bot.store.models import Delivery, Person, WorkspaceSetting
-from jobs.digest_tick import LEADER_LOCK_KEY, digest_tick, workspace_schedule
+from bot.store.workspace import default_schedule
+from jobs.digest_tick import LEADER_LOCK_KEY, digest_tick
 from jobs.scheduler import (
     DIGEST_TICK_ID,
     MISFIRE_GRACE_SECONDS,
@@ -41,10 +43,14 @@ ZONES = {
 def load_week(
     engine: Engine, day: str = "2026-11-18", zones: dict[str, str | None] = ZONES
 ) -> None:
+    """Usage for everyone on ``day``, and one event just after the week ends, so the source's
+    watermark has passed the week's end: its data is complete and the digests need not wait."""
     events = [
         usage_event(f"u-{email}-{day}", email, f"{day}T10:00:00Z", input_tokens=1000 + n)
         for n, email in enumerate(zones)
     ]
+    next_monday = week_of_date(date.fromisoformat(day)).shift(1).monday
+    events.append(usage_event("u-after", "ana@example.com", f"{next_monday}T00:30:00Z"))
     ingest_body(engine, "usage", dumps(events), "application/json")
     with transaction(engine) as session:
         for person in session.exec(select(Person)).all():
@@ -97,7 +103,7 @@ def test_the_tick_sends_each_person_at_their_local_send_time(
         assert tick_at(ctx, inbox, f"2026-11-23 {hour:02d}:00:00+00:00") == []
     assert inbox.count() == 3
     assert all(inbox.count(email) == 1 for email in ZONES)
-    assert rows(engine) == [(email, "2026-W47", "sent") for email in sorted(ZONES)]
+    assert rows(engine) == [(email, "2026-W47", "preview") for email in sorted(ZONES)]
 
 
 def test_the_send_time_follows_daylight_saving_time(ctx: AppContext, engine: Engine) -> None:
@@ -109,7 +115,7 @@ def test_the_send_time_follows_daylight_saving_time(ctx: AppContext, engine: Eng
     assert tick_at(ctx, inbox, "2026-03-30 09:00:00+00:00") == ["cal@example.com"]
     assert tick_at(ctx, inbox, "2026-03-30 12:00:00+00:00") == []
     assert tick_at(ctx, inbox, "2026-03-30 13:00:00+00:00") == ["ben@example.com"]  # 09:00 EDT
-    assert rows(engine) == [(email, "2026-W13", "sent") for email in sorted(ZONES)]
+    assert rows(engine) == [(email, "2026-W13", "preview") for email in sorted(ZONES)]
 
 
 def test_a_two_hour_outage_is_caught_up_once(ctx: AppContext, engine: Engine) -> None:
@@ -172,7 +178,7 @@ def test_a_restart_ticks_at_once_and_sends_nothing_twice(ctx: AppContext, engine
     assert run_scheduler_once(ctx, inbox, "2026-11-23 14:30:00+00:00") == ["ben@example.com"]
     assert run_scheduler_once(ctx, inbox, "2026-11-24 10:00:00+00:00") == []
     assert all(inbox.count(email) == 1 for email in ZONES)
-    assert rows(engine) == [(email, "2026-W47", "sent") for email in sorted(ZONES)]
+    assert rows(engine) == [(email, "2026-W47", "preview") for email in sorted(ZONES)]
 
 
 def test_a_stopping_tick_ends_between_people(ctx: AppContext, engine: Engine) -> None:
@@ -194,7 +200,7 @@ def test_personal_and_workspace_schedules(ctx: AppContext, engine: Engine) -> No
         cal.digest_weekday, cal.digest_minute = 0, 7 * 60  # Monday 07:00 UTC, his own choice
         session.add(cal)
     with Session(engine) as session:
-        assert workspace_schedule(session).to_json() == {"weekday": 1, "minute": 480}
+        assert default_schedule(session).to_json() == {"weekday": 1, "minute": 480}
     inbox = Inbox()
     assert tick_at(ctx, inbox, "2026-11-23 07:00:00+00:00") == ["cal@example.com"]
     assert tick_at(ctx, inbox, "2026-11-24 06:00:00+00:00") == []
@@ -206,7 +212,7 @@ def test_a_broken_workspace_schedule_falls_back_to_monday_nine(engine: Engine) -
     with transaction(engine) as session:
         session.add(WorkspaceSetting(key="digest_schedule", value='{"weekday": 9}'))
     with Session(engine) as session:
-        assert workspace_schedule(session).to_json() == {"weekday": 0, "minute": 540}
+        assert default_schedule(session).to_json() == {"weekday": 0, "minute": 540}
 
 
 def test_the_scheduler_is_configured_on_purpose() -> None:

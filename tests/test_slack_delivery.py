@@ -21,10 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.context import AppContext
-from bot.digest.run import run_digest
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.outbound.gate import RateGate
+from bot.slack.digest_delivery import run_digest
 from bot.slack.dm import SlackAuthError, UserDirectory, slack_deliverer
 from bot.store.models import Delivery, Person
 from bot.store.people import all_people

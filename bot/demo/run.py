@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from bot.demo.synthetic import generate
 from bot.demo.vendor_formats import litellm_payload, via_gateway
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest
 from bot.domain.directory import parse_directory
 from bot.domain.team_render import render_text
 from bot.domain.weeks import Week, last_complete_week
 from bot.ingest.bulk import ingest_in_batches
+from bot.slack.digest_delivery import run_digest
 from bot.store.db import create_engine, transaction, upgrade
 from bot.store.directory import apply_directory
 from bot.store.models import Person

@@ -1,53 +1,158 @@
-"""``ai-roi digest``: pick the people, the deliverer and the writer from settings, then run."""
+"""``ai-roi digest`` and the hourly tick's shared steps: is the week ready, then run; and the admin
+repair ``--resend``. The deliverer and the renderer come from the caller (``bot.slack.digest_delivery``)."""
 
 from __future__ import annotations
 
-from typing import TextIO
+import json
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.context import AppContext
-from bot.digest.deliverers import ConsoleDeliverer, Deliverer
-from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
+from bot.digest.deliverers import Deliverer, DeliveryError, Recipient
+from bot.digest.run import DigestOutcome, Renderer, compose, run_digest, summarizer_writer
 from bot.digest.summarizer_config import summarizer_for
-from bot.digest.weekly_facts import facts_for_many
+from bot.digest.weekly_facts import facts_for, facts_for_many
+from bot.domain.completeness import Completeness, week_completeness
 from bot.domain.weeks import Week
-from bot.errors import ConfigError
-from bot.store.models import Person
-from bot.store.people import person_by_email
+from bot.errors import AiRoiError
+from bot.store import deliveries
+from bot.store.db import transaction
+from bot.store.people import all_people, display_name, person_by_email
+from bot.store.watermarks import source_watermarks
+from bot.store.workspace import digest_grace
 
 
-def deliverer_for(context: AppContext, out: TextIO) -> Deliverer:
-    if context.settings.delivery == "console":
-        return ConsoleDeliverer(out)
-    if context.settings.delivery == "slack":
-        from bot.slack.dm import slack_deliverer
+def week_status(session: Session, week: Week, *, tz: tzinfo, now: datetime) -> Completeness:
+    """Where ``week``'s data stands now: complete, waiting for sources, or overdue."""
+    _, week_end = week.bounds(tz)
+    return week_completeness(
+        week_end,
+        now=now,
+        grace=digest_grace(session),
+        watermarks=source_watermarks(session, now=now),
+    )
 
-        return slack_deliverer(context)
-    raise ConfigError(f"DIGEST_DELIVERY: unknown delivery {context.settings.delivery!r}")
+
+@dataclass(frozen=True)
+class DigestRun:
+    week: Week
+    completeness: Completeness
+    outcomes: list[DigestOutcome]
+
+    @property
+    def waiting(self) -> bool:
+        return not self.completeness.ready
 
 
 def digest_now(
-    context: AppContext, *, week: Week, user: str | None, dry_run: bool, out: TextIO
-) -> list[DigestOutcome]:
+    context: AppContext,
+    *,
+    week: Week,
+    user: str | None,
+    dry_run: bool,
+    deliverer: Deliverer,
+    render: Renderer,
+) -> DigestRun:
+    """Everyone's (or one person's) digest for ``week``, unless the week's data is still
+    incomplete and within its grace period: then nothing is built and the run says what it
+    waits for. A dry run previews regardless, naming the sources that are late."""
+    now = context.clock()
+    tz = context.settings.timezone
     with Session(context.engine) as session:
-        if user:
-            people = [person_by_email(session, user)]
-        else:
-            people = list(session.exec(select(Person).order_by(col(Person.email))).all())
-    deliverer = deliverer_for(context, out)
+        people = [person_by_email(session, user)] if user else all_people(session)
+        completeness = week_status(session, week, tz=tz, now=now)
+    if not completeness.ready and not dry_run:
+        return DigestRun(week, completeness, [])
     with Session(context.engine) as session:
         summarizer = summarizer_for(context, session)
-        facts = facts_for_many(session, people, week, context.settings.timezone)
+        facts = facts_for_many(session, people, week, tz)
     with summarizer:
-        return run_digest(
+        outcomes = run_digest(
             context.engine,
             people,
             week=week,
-            tz=context.settings.timezone,
+            tz=tz,
             deliverer=deliverer,
-            now=context.clock(),
+            render=render,
+            now=now,
             dry_run=dry_run,
             writer=summarizer_writer(summarizer),
             facts=facts,
+            completeness=completeness,
         )
+    return DigestRun(week, completeness, outcomes)
+
+
+def resend(
+    context: AppContext,
+    *,
+    email: str,
+    week: Week,
+    deliverer: Deliverer,
+    render: Renderer,
+    actor: str,
+) -> DigestOutcome:
+    """Send one person's digest for ``week`` again, once, whatever its delivery row says (an
+    admin repair), and write it to the audit log. Refuses people who opted out and weeks with
+    nothing to say; a failed send is audited too and raised."""
+    now = context.clock()
+    tz = context.settings.timezone
+    engine: Engine = context.engine
+    with Session(engine) as session:
+        person = person_by_email(session, email)
+        completeness = week_status(session, week, tz=tz, now=now)
+        facts = facts_for(session, person, week, tz)
+        summarizer = summarizer_for(context, session)
+    assert person.id is not None
+    if person.opted_out:
+        raise AiRoiError(f"{person.email} opted out of digests; nothing resent")
+    if facts.is_empty:
+        raise AiRoiError(f"{person.email} has no AI activity in {week}; nothing to resend")
+    with summarizer:
+        reflection, text, blocks = compose(
+            facts,
+            person,
+            week.label(),
+            summarizer_writer(summarizer),
+            render,
+            () if completeness.final else completeness.late,
+        )
+    recipient = Recipient(person.id, person.email, display_name(person), person.slack_user_id)
+    try:
+        receipt = deliverer.send(recipient, blocks, text)
+    except DeliveryError as exc:
+        with transaction(engine) as session:
+            deliveries.record_resend(
+                session,
+                person_id=person.id,
+                email=person.email,
+                week=str(week),
+                channel=deliverer.channel,
+                actor=actor,
+                now=now,
+                outcome="failed",
+                reason=str(exc),
+            )
+        raise AiRoiError(f"resending {week} to {person.email} failed: {exc}") from exc
+    with transaction(engine) as session:
+        deliveries.record_resend(
+            session,
+            person_id=person.id,
+            email=person.email,
+            week=str(week),
+            channel=deliverer.channel,
+            actor=actor,
+            now=now,
+            outcome="sent",
+            writer=reflection.writer,
+            summarizer_input_tokens=reflection.input_tokens,
+            summarizer_output_tokens=reflection.output_tokens,
+            text=text,
+            facts_json=json.dumps(facts.to_json(), sort_keys=True),
+            slack_channel=receipt.channel,
+            slack_ts=receipt.ts,
+        )
+    return DigestOutcome(person.email, display_name(person), "sent", None, text, facts)

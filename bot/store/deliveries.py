@@ -1,17 +1,44 @@
-"""Delivery rows: one per person-week, claimed before sending so each digest goes out once."""
+"""Delivery rows: one per person-week, claimed before sending so each digest goes out once.
+
+Statuses: ``pending`` (claimed, being sent) → ``sent`` | ``skipped`` | ``failed`` (final), or
+``preview`` for a digest printed to the console (``DIGEST_DELIVERY=console``). A preview is final
+for the console, never for Slack: a Slack delivery takes the row over and sends the DM.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.store.db import upsert_for
-from bot.store.models import Delivery
+from bot.store.models import AuditEntry, Delivery
 
 LEASE = timedelta(minutes=5)
 FINAL = ("sent", "skipped", "failed")
+PREVIEW = "preview"
+CONSOLE = "console"
+
+
+def settled_statuses(channel: str) -> tuple[str, ...]:
+    """The statuses that leave nothing to do for a deliverer on ``channel``."""
+    return (*FINAL, PREVIEW) if channel == CONSOLE else FINAL
+
+
+def is_settled(delivery: Delivery | None, channel: str) -> bool:
+    return delivery is not None and delivery.status in settled_statuses(channel)
+
+
+def settled_person_ids(session: Session, week: str, channel: str) -> set[int]:
+    """People whose delivery for ``week`` leaves nothing to do on ``channel``."""
+    rows = session.exec(
+        select(Delivery.person_id).where(
+            Delivery.week == week, col(Delivery.status).in_(settled_statuses(channel))
+        )
+    )
+    return set(rows.all())
 
 
 def get_delivery(session: Session, person_id: int, week: str) -> Delivery | None:
@@ -23,8 +50,9 @@ def get_delivery(session: Session, person_id: int, week: str) -> Delivery | None
 def claim(
     session: Session, person_id: int, week: str, channel: str, now: datetime
 ) -> Delivery | None:
-    """Claim the (person, week) delivery: a new pending row, or a pending one whose lease ran out
-    (its sender died). ``None`` when someone else holds it or it is already final."""
+    """Claim the (person, week) delivery: a new pending row, a pending one whose lease ran out
+    (its sender died), or, for any channel but the console, a console preview. ``None`` when
+    someone else holds it or it is already final."""
     inserted = session.execute(
         upsert_for(session)(Delivery)
         .values(
@@ -38,8 +66,11 @@ def claim(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["person_id", "week"])
+        .returning(col(Delivery.id))
     )
-    if inserted.rowcount:  # type: ignore[attr-defined]
+    # the returned row, not ``rowcount``: with RETURNING, PostgreSQL's rowcount says nothing
+    # about whether the conflict skipped the insert
+    if inserted.first() is not None:
         return get_delivery(session, person_id, week)
     taken = session.execute(
         sa.update(Delivery)
@@ -53,6 +84,26 @@ def claim(
     )
     if taken.rowcount:  # type: ignore[attr-defined]
         return get_delivery(session, person_id, week)
+    if channel == CONSOLE:
+        return None
+    promoted = session.execute(
+        sa.update(Delivery)
+        .where(
+            col(Delivery.person_id) == person_id,
+            col(Delivery.week) == week,
+            col(Delivery.status) == PREVIEW,
+        )
+        .values(
+            status="pending",
+            channel=channel,
+            reason=None,
+            lease_until=now + LEASE,
+            attempts=col(Delivery.attempts) + 1,
+            updated_at=now,
+        )
+    )
+    if promoted.rowcount:  # type: ignore[attr-defined]
+        return get_delivery(session, person_id, week)
     return None
 
 
@@ -65,15 +116,15 @@ def finish(
     reason: str | None = None,
     **fields: object,
 ) -> None:
-    """Move a claimed delivery to ``sent``, ``skipped`` or ``failed``."""
-    assert status in FINAL
+    """Move a claimed delivery to ``sent``, ``skipped``, ``failed`` or ``preview``."""
+    assert status in (*FINAL, PREVIEW)
     values: dict[str, object] = {
         "status": status,
         "reason": reason,
         "lease_until": None,
         "updated_at": now,
     }
-    if status == "sent":
+    if status in ("sent", PREVIEW):
         values["sent_at"] = now
     values.update(fields)
     session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery.id).values(**values))
@@ -93,8 +144,9 @@ def record_skip(session: Session, person_id: int, week: str, reason: str, now: d
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["person_id", "week"])
+        .returning(col(Delivery.id))
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 def finish_retry_later(session: Session, delivery: Delivery, *, now: datetime, reason: str) -> None:
@@ -103,4 +155,65 @@ def finish_retry_later(session: Session, delivery: Delivery, *, now: datetime, r
         sa.update(Delivery)
         .where(col(Delivery.id) == delivery.id)
         .values(reason=reason, lease_until=now, updated_at=now)
+    )
+
+
+def record_resend(
+    session: Session,
+    *,
+    person_id: int,
+    email: str,
+    week: str,
+    channel: str,
+    actor: str,
+    now: datetime,
+    outcome: str,
+    reason: str | None = None,
+    **fields: object,
+) -> None:
+    """Record a resent digest (``outcome`` sent or failed): the delivery row now points at the new
+    message, and the audit log says who resent what. A console resend is a preview and never
+    turns a row into a Slack ``sent``."""
+    if outcome == "sent":
+        existing = get_delivery(session, person_id, week)
+        status = PREVIEW if channel == CONSOLE else "sent"
+        if existing is None:
+            session.execute(
+                sa.insert(Delivery).values(
+                    person_id=person_id,
+                    week=week,
+                    status=status,
+                    channel=channel,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                    sent_at=now,
+                    **fields,
+                )
+            )
+        elif not (channel == CONSOLE and existing.status == "sent"):
+            values: dict[str, object] = {
+                "status": status,
+                "channel": channel,
+                "reason": None,
+                "lease_until": None,
+                "attempts": existing.attempts + 1,
+                "updated_at": now,
+                "sent_at": now,
+                **fields,
+            }
+            session.execute(
+                sa.update(Delivery).where(col(Delivery.id) == existing.id).values(**values)
+            )
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="digest.resend",
+            target=email,
+            details=json.dumps(
+                {"week": week, "channel": channel, "outcome": outcome, "reason": reason},
+                sort_keys=True,
+            ),
+        )
     )

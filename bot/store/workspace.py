@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.domain.completeness import DEFAULT_GRACE, grace_from_hours
 from bot.domain.nudges import Thresholds
 from bot.domain.privacy import effective_k
 from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule
@@ -35,7 +36,16 @@ DIGEST_SCHEDULE = "digest_schedule"  # workspace default send time (bot.domain.s
 LLM_ENABLED = "llm_enabled"  # bool: use the summarizer when OPENAI_API_KEY is set
 LLM_MODEL = "llm_model"  # overrides OPENAI_MODEL
 RETENTION_DAYS = "retention_days"  # raw events older than this are purged
-KEYS = (THRESHOLDS, MIN_GROUP_SIZE, DIGEST_SCHEDULE, LLM_ENABLED, LLM_MODEL, RETENTION_DAYS)
+DIGEST_GRACE_HOURS = "digest_grace_hours"  # how long a week's digest waits for late sources
+KEYS = (
+    THRESHOLDS,
+    MIN_GROUP_SIZE,
+    DIGEST_SCHEDULE,
+    LLM_ENABLED,
+    LLM_MODEL,
+    RETENTION_DAYS,
+    DIGEST_GRACE_HOURS,
+)
 
 _UNSET = object()
 
@@ -123,3 +133,13 @@ def llm_model(session: Session) -> str | None:
     """The admin's model choice, when one is set."""
     model = get_setting(session, LLM_MODEL, None)
     return model if isinstance(model, str) and model.strip() else None
+
+
+def digest_grace(session: Session) -> timedelta:
+    """How long after a week's end its digest waits for late sources (default 48 h)."""
+    try:
+        value = get_setting(session, DIGEST_GRACE_HOURS)
+        return DEFAULT_GRACE if value is None else grace_from_hours(value)
+    except ValueError:
+        log.warning("workspace setting %r is invalid; using 48 hours", DIGEST_GRACE_HOURS)
+        return DEFAULT_GRACE

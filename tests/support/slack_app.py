@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,9 +10,9 @@ from typing import Any
 import httpx
 
 from bot.context import AppContext
-from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.run import run_digest
 from bot.domain.weeks import Week
+from bot.slack.digest_delivery import run_digest
+from bot.slack.dm import slack_deliverer
 from bot.store.models import Person
 from fakes.slack_api import FakeSlack
 from fakes.slack_requests import SlackRequest, block_actions, view_dict
@@ -58,16 +57,21 @@ def press_home(live: LiveServer, slack: FakeSlack, action_id: str, user: str, **
     return send(live, request, **sign)
 
 
-def console_digest(context: AppContext, person: Person, week: Week) -> None:
-    """``person``'s digest for ``week``, delivered to nowhere: it exists, as if sent."""
-    run_digest(
+def slack_digest(context: AppContext, person: Person, week: Week, slack: FakeSlack) -> None:
+    """``person``'s digest for ``week``, sent as a DM through ``slack`` (a console preview would
+    not count as a delivery)."""
+    settings = make_settings(
+        context.settings.database_url, slack_bot_token=slack.token, slack_api_url=slack.base_url
+    )
+    outcomes = run_digest(
         context.engine,
         [person],
         week=week,
         tz=context.settings.timezone,
-        deliverer=ConsoleDeliverer(io.StringIO()),
+        deliverer=slack_deliverer(AppContext(settings, context.engine, context.clock)),
         now=FROZEN_NOW,
     )
+    assert [outcome.status for outcome in outcomes] == ["sent"], outcomes
 
 
 def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
