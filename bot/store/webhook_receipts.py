@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from bot.store.db import upsert_for
@@ -48,11 +45,12 @@ def claim(session: Session, receipts: Sequence[tuple[str, datetime]]) -> list[bo
         if key in claimed:
             replayed.append(True)
             continue
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        inserted = session.execute(
             insert(WebhookReceipt)
             .values(id_digest=key, received_at=received_at)
             .on_conflict_do_nothing(index_elements=["id_digest"])
-        )
-        replayed.append(result.rowcount == 0)
+            .returning(col(WebhookReceipt.id_digest))
+        ).first()
+        replayed.append(inserted is None)
         claimed.add(key)
     return replayed
