@@ -33,18 +33,18 @@ def length(table: type, column: str) -> int:
 
 
 def test_the_limits_are_the_lengths_of_the_columns_they_land_in() -> None:
-    assert text.KEY_LENGTH == length(Event, "key")
+    assert length(Event, "key") == text.KEY_LENGTH
     assert text.SOURCE_LENGTH == length(Event, "source") == length(Event, "actor_kind")
     assert text.SOURCE_LENGTH == length(Identity, "kind") == length(Artifact, "kind")
     assert text.IDENTITY_LENGTH == length(Event, "actor_value") == length(Identity, "value")
-    assert text.IDENTITY_LENGTH == length(Person, "email")
+    assert length(Person, "email") == text.IDENTITY_LENGTH
     for column in ("tool", "model"):
-        assert text.LABEL_LENGTH == length(Event, column)
+        assert length(Event, column) == text.LABEL_LENGTH
     for column in ("external_id", "kind_label", "title"):
-        assert text.LABEL_LENGTH == length(Artifact, column)
-    assert text.LABEL_LENGTH == length(Person, "name")
-    assert text.SLACK_USER_ID_LENGTH == length(Person, "slack_user_id")
-    assert text.TEAM_NAME_LENGTH == length(Team, "name")
+        assert length(Artifact, column) == text.LABEL_LENGTH
+    assert length(Person, "name") == text.LABEL_LENGTH
+    assert length(Person, "slack_user_id") == text.SLACK_USER_ID_LENGTH
+    assert length(Team, "name") == text.TEAM_NAME_LENGTH
 
 
 @pytest.mark.parametrize("value", list(HOSTILE.values()), ids=list(HOSTILE))
