@@ -178,11 +178,14 @@ def test_a_connection_that_never_sends_a_request_is_closed(
 ) -> None:
     if database_url.startswith("postgresql"):
         pytest.skip("no database involved")
-    with served(context, database_url, http_header_timeout_seconds=0.5) as server:
-        with server.connect() as idle, server.connect() as half:
-            half.sendall(b"POST /webhooks/usage HTTP/1.1\r\nHost: x\r\n")  # and stops
-            assert closed_within(idle, 5)
-            assert closed_within(half, 5)
+    with (
+        served(context, database_url, http_header_timeout_seconds=0.5) as server,
+        server.connect() as idle,
+        server.connect() as half,
+    ):
+        half.sendall(b"POST /webhooks/usage HTTP/1.1\r\nHost: x\r\n")  # and stops
+        assert closed_within(idle, 5)
+        assert closed_within(half, 5)
 
 
 def test_a_slow_body_gets_408_and_a_prompt_one_is_served(

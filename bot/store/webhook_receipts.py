@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
