@@ -12,11 +12,21 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.ingest.signatures import SecretFormatError, secret_key
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ai-roi.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+# Slack's own requests (events, slash commands, interactivity) are a few KiB; 1 MiB is ample.
+DEFAULT_SLACK_MAX_BODY_BYTES = 1024 * 1024
+# Connection limits of `ai-roi serve` (uvicorn): open connections beyond this get 503, request
+# headers must arrive within the header timeout, a whole body within the body timeout, and an
+# idle keep-alive connection is closed after the keep-alive time.
+DEFAULT_HTTP_MAX_CONNECTIONS = 200
+DEFAULT_HTTP_HEADER_TIMEOUT = 10.0
+DEFAULT_HTTP_BODY_TIMEOUT = 30.0
+DEFAULT_HTTP_KEEP_ALIVE = 5
 DEFAULT_SLACK_MESSAGES_PER_MINUTE = 60  # chat.postMessage: about one per second per channel
 
 # Values copied from .env.example without being filled in.
@@ -50,6 +60,11 @@ class Settings(BaseSettings):
     webhook_secrets: str | None = None
     webhook_tokens: str | None = None
     webhook_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
+    slack_max_body_bytes: int = Field(default=DEFAULT_SLACK_MAX_BODY_BYTES, gt=0)
+    http_max_connections: int = Field(default=DEFAULT_HTTP_MAX_CONNECTIONS, ge=1)
+    http_header_timeout_seconds: float = Field(default=DEFAULT_HTTP_HEADER_TIMEOUT, gt=0)
+    http_body_timeout_seconds: float = Field(default=DEFAULT_HTTP_BODY_TIMEOUT, gt=0)
+    http_keep_alive_seconds: int = Field(default=DEFAULT_HTTP_KEEP_ALIVE, ge=1)
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_model: str = DEFAULT_OPENAI_MODEL
@@ -118,9 +133,17 @@ class Settings(BaseSettings):
     @field_validator("webhook_secrets")
     @classmethod
     def _secrets_shape(cls, value: str | None) -> str | None:
-        for secret in _split_csv(value):
+        # Refused at start, so a bad entry can neither break rotation nor be told to callers;
+        # the message says which entry, never its value.
+        secrets = _split_csv(value)
+        for number, secret in enumerate(secrets, start=1):
+            where = f"entry {number} of {len(secrets)}: " if len(secrets) > 1 else ""
             if not secret.startswith("whsec_"):
-                raise ValueError("each secret must start with 'whsec_' (Standard Webhooks)")
+                raise ValueError(f"{where}each secret must start with 'whsec_' (Standard Webhooks)")
+            try:
+                secret_key(secret)
+            except SecretFormatError as exc:
+                raise ValueError(f"{where}{exc}") from None
         return value
 
     @field_validator("slack_api_url")

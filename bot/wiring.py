@@ -33,6 +33,8 @@ def build_app(context: AppContext):  # type: ignore[no-untyped-def]
 def serve(*, host: str, port: int | None) -> int:
     import uvicorn
 
+    from bot.http.server import server_config
+
     settings = load_settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -46,7 +48,7 @@ def serve(*, host: str, port: int | None) -> int:
     scheduler = start_scheduler(context)  # the hourly digest tick, and one right now
     log.info("ai-roi listening on http://%s:%s", host, chosen_port)
     try:
-        uvicorn.run(app, host=host, port=chosen_port, log_level=settings.log_level.lower())
+        uvicorn.Server(server_config(app, settings, host=host, port=chosen_port)).run()
     finally:
         stop_scheduler(scheduler, wait=False)
         if socket_mode is not None:

@@ -6,6 +6,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from bot.domain.text import (
+    IDENTITY_LENGTH,
+    LABEL_LENGTH,
+    SLACK_USER_ID_LENGTH,
+    TEAM_NAME_LENGTH,
+    text_problem,
+)
+
 # CSV column → identity kind used by adapters (see bot/ingest/adapters).
 IDENTITY_COLUMNS: dict[str, str] = {
     "openai_user_id": "openai",
@@ -57,6 +65,33 @@ def _split(cell: str | None) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _column_limits() -> dict[str, int]:
+    limits = {"email": IDENTITY_LENGTH, "name": LABEL_LENGTH}
+    limits.update({column: IDENTITY_LENGTH for column in IDENTITY_COLUMNS})
+    limits["slack_user_id"] = SLACK_USER_ID_LENGTH
+    return limits
+
+
+_COLUMN_LIMITS = _column_limits()
+
+
+def _row_problem(record: dict[str, str | None]) -> str | None:
+    """The first cell of a row that cannot be stored (``bot.domain.text``), or ``None``."""
+    for column, max_length in _COLUMN_LIMITS.items():
+        value = record.get(column)
+        if not isinstance(value, str):
+            continue
+        problem = text_problem(value.strip(), max_length)
+        if problem is not None:
+            return f"{column} {problem}"
+    for column in ("team", "lead_of"):
+        for name in _split(record.get(column)):
+            problem = text_problem(name, TEAM_NAME_LENGTH)
+            if problem is not None:
+                return f"{column} {problem}"
+    return None
+
+
 def parse_directory(text: str) -> ParsedDirectory:
     """Parse the CSV; a bad row is reported with its line number and the rest are kept."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -82,6 +117,10 @@ def parse_directory(text: str) -> ParsedDirectory:
             problems.append(
                 DirectoryProblem(line, f"{email} appears more than once; the first row was used")
             )
+            continue
+        problem = _row_problem(record)
+        if problem is not None:
+            problems.append(DirectoryProblem(line, problem))
             continue
         seen_emails.add(email)
         identities = {

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -22,10 +23,18 @@ from bot.errors import (
     UnsupportedMediaError,
 )
 from bot.http import health, slack_events, webhooks
+from bot.http.limits import BodyTimeoutError
+
+# When the database cannot be reached, senders are told to retry after this many seconds.
+RETRY_AFTER_SECONDS = 5
+# Errors that mean the database is unreachable or unusable right now (down, refusing
+# connections, the file unreadable, the pool exhausted), as opposed to a bug in a statement.
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[AiRoiError], int]] = [
+    (BodyTimeoutError, 408),
     (UnknownSourceError, 404),
     (PayloadError, 400),
     (AuthError, 401),
@@ -70,6 +79,26 @@ def build_http_app(context: AppContext) -> FastAPI:
         status = status_for(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"error": str(error)}, status_code=status, headers=headers)
+
+    async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # The driver's message, not the error's: that one holds the statement and its values.
+        cause = getattr(error, "orig", None) or error
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+        log.warning(
+            "database unavailable on %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(cause).__name__,
+            reason,
+        )
+        return JSONResponse(
+            {"error": "the database is unavailable; nothing was stored, retry later"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

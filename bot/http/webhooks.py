@@ -7,10 +7,10 @@ import zlib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.requests import ClientDisconnect
 
 from bot.context import AppContext
 from bot.errors import PayloadError, PayloadTooLargeError, UnsupportedMediaError
+from bot.http.limits import read_limited
 from bot.ingest.adapters import adapter_for, otel
 from bot.ingest.decoding import check_content_type, media_type
 from bot.ingest.pipeline import ingest_body_async
@@ -23,28 +23,6 @@ OTLP_PROTOBUF = (
     "OTEL_EXPORTER_OTLP_PROTOCOL=http/json (collector otlphttp exporter: encoding: json), "
     "which sends Content-Type application/json"
 )
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing more than ``limit`` bytes.
-
-    The bytes are counted as they arrive, so the limit holds whatever ``Content-Length`` claims,
-    and when there is none (chunked). A declared length over the limit is refused unread.
-    """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise PayloadError("the body ended early: the client disconnected") from None
-    return b"".join(chunks)
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -97,18 +75,22 @@ async def receive(request: Request, source: str) -> JSONResponse:
     content_type = headers.get("content-type")
     check_media(source, content_type)
     limit = settings.webhook_max_body_bytes
-    body = await read_limited(request, limit)
+    body = await read_limited(request, limit, settings.http_body_timeout_seconds)
+    receipt = None
     if not authenticated:
         # Signatures cover the bytes as sent, before any decompression.
+        now = context.clock()
         authenticate(
             secrets=settings.webhook_secret_list,
             tokens=settings.webhook_token_list,
             headers=headers,
             body=body,
-            now=context.clock(),
+            now=now,
         )
+        # A signed message is stored once: its id is remembered with its events (replays).
+        receipt = (headers["webhook-id"], now)
     body = decompress(body, headers.get("content-encoding"), limit)
-    outcome = await ingest_body_async(context.engine, source, body, content_type)
+    outcome = await ingest_body_async(context.engine, source, body, content_type, receipt=receipt)
     return JSONResponse(outcome.to_json(), status_code=202)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.domain.events import ParseResult, Rejection
@@ -29,7 +30,7 @@ from bot.ingest.gc_pause import gc_paused_for
 from bot.ingest.pipeline import IngestOutcome
 from bot.store.db import transaction
 from bot.store.event_rows import PreparedBatch, TimeBinder, prepare_batch, time_binder
-from bot.store.events import write_batches
+from bot.store.events import StoreResult, write_batches
 from bot.store.models import utcnow
 
 BATCH_SIZE = 5000  # records per transaction: a commit costs an fsync, and the fewer the better
@@ -82,13 +83,32 @@ def ingest_in_batches(
         for batch in parsed:
             outcome.rejected.extend(batch.rejected)
             if batch.prepared is not None:
-                with transaction(engine) as session:
-                    (result,) = write_batches(session, [batch.prepared])
+                result = _write(engine, batch.prepared, outcome)
                 outcome.accepted += result.accepted
                 outcome.duplicates += result.duplicates
             if progress is not None and batch.records:
                 progress(batch.records, batch.total)
     return outcome
+
+
+class StoreFailed(AiRoiError):
+    """A batch could not be stored. The message holds the database's reason, never the
+    statement or the events' values."""
+
+
+def _write(engine: Engine, prepared: PreparedBatch, so_far: IngestOutcome) -> StoreResult:
+    try:
+        with transaction(engine) as session:
+            (result,) = write_batches(session, [prepared])
+    except sa.exc.DBAPIError as exc:
+        cause = exc.orig if exc.orig is not None else exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+        raise StoreFailed(
+            f"the database refused a batch ({type(cause).__name__}: {reason}); "
+            f"{so_far.accepted} events stored before it are kept, and running the same "
+            "import again stores the rest"
+        ) from None
+    return result
 
 
 def batches(

@@ -8,12 +8,15 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.store.db import transaction
 from bot.store.event_rows import PreparedBatch
 from bot.store.events import StoreResult, write_batches
+from bot.store.webhook_receipts import claim
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,9 @@ class Pending:
 
     batch: PreparedBatch
     done: Callable[[Pending], None]
+    # A signed message's ``webhook-id`` and when it arrived: stored with the events, and a
+    # message whose id is already stored is a replay that changes nothing.
+    receipt: tuple[str, datetime] | None = None
     result: StoreResult | None = None
     error: BaseException | None = None
 
@@ -47,10 +53,12 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._running = False
 
-    def store(self, batch: PreparedBatch) -> StoreResult:
+    def store(
+        self, batch: PreparedBatch, receipt: tuple[str, datetime] | None = None
+    ) -> StoreResult:
         """Store and wait for the commit (from any thread but the writer's)."""
         finished = threading.Event()
-        pending = Pending(batch, lambda _pending: finished.set())
+        pending = Pending(batch, lambda _pending: finished.set(), receipt)
         self.submit(pending)
         finished.wait()
         if pending.error is not None:
@@ -95,7 +103,7 @@ class GroupCommit:
         if len(group) > 1:
             try:
                 with transaction(engine) as session:
-                    results = write_batches(session, [p.batch for p in group])
+                    results = write_group(session, group)
             except Exception:
                 log.debug("shared ingest transaction failed; storing one by one", exc_info=True)
             else:
@@ -105,9 +113,25 @@ class GroupCommit:
         for pending in group:
             try:
                 with transaction(engine) as session:
-                    (pending.result,) = write_batches(session, [pending.batch])
+                    (pending.result,) = write_group(session, [pending])
             except BaseException as exc:
                 pending.error = exc
+
+
+def write_group(session: Session, group: list[Pending]) -> list[StoreResult]:
+    """The batches of ``group`` written in the session's transaction, with their receipts; a
+    replayed message writes nothing and counts all its events as duplicates."""
+    signed = [(index, p.receipt) for index, p in enumerate(group) if p.receipt is not None]
+    replayed = claim(session, [receipt for _, receipt in signed])
+    replays = {index for (index, _), again in zip(signed, replayed, strict=True) if again}
+    fresh = [pending.batch for index, pending in enumerate(group) if index not in replays]
+    written = iter(write_batches(session, fresh) if fresh else [])
+    return [
+        StoreResult(accepted=0, duplicates=pending.batch.events)
+        if index in replays
+        else next(written)
+        for index, pending in enumerate(group)
+    ]
 
 
 _GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()

@@ -74,9 +74,15 @@ async def ingest_body_async(
     content_type: str | None,
     *,
     now: datetime | None = None,
+    receipt: tuple[str, datetime] | None = None,
 ) -> IngestOutcome:
     """``ingest_body`` for the event loop: small bodies are parsed in place, large ones in a
-    worker thread, and the commit is awaited without holding a thread."""
+    worker thread, and the commit is awaited without holding a thread.
+
+    ``receipt`` (a signed message's ``webhook-id`` and arrival time) is stored with the events;
+    when it is already stored the message is a replay: nothing is written and every event
+    counts as a duplicate.
+    """
     if len(body) > INLINE_PARSE_BYTES:
         parsed, batch = await asyncio.to_thread(_parsed, engine, source, body, content_type, now)
     else:
@@ -89,7 +95,7 @@ async def ingest_body_async(
     def done(pending: Pending) -> None:
         loop.call_soon_threadsafe(_settle, future, pending)
 
-    group_commit(engine).submit(Pending(batch, done))
+    group_commit(engine).submit(Pending(batch, done, receipt))
     return _outcome(parsed, await future)
 
 

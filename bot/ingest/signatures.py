@@ -15,20 +15,54 @@ TOLERANCE_SECONDS = 5 * 60
 SECRET_PREFIX = "whsec_"
 
 
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
+
+
+class SecretFormatError(ValueError):
+    """A webhook secret is not ``whsec_`` followed by base64 (the message never holds it)."""
+
+
 def secret_key(secret: str) -> bytes:
-    """The HMAC key inside a ``whsec_…`` secret."""
-    encoded = secret.removeprefix(SECRET_PREFIX)
+    """The HMAC key inside a ``whsec_…`` secret (the prefix may be left out, as the Standard
+    Webhooks libraries allow); ``SecretFormatError`` when it is malformed."""
     try:
-        return base64.b64decode(encoded, validate=True)
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
     except (binascii.Error, ValueError):
-        raise AuthError("a configured webhook secret is not valid base64 after 'whsec_'") from None
+        raise SecretFormatError("a webhook secret is not valid base64 after 'whsec_'") from None
+    if not key:
+        raise SecretFormatError("a webhook secret has no key after 'whsec_'")
+    return key
+
+
+def _usable_keys(secrets: Sequence[str]) -> list[bytes]:
+    """The keys of the well-formed secrets. Settings refuse a malformed one at start; should one
+    get here anyway, it is skipped, so the others still verify and callers learn nothing."""
+    keys = []
+    for secret in secrets:
+        try:
+            keys.append(secret_key(secret))
+        except SecretFormatError:
+            continue
+    return keys
+
+
+def _digest(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest())
+
+
+def parse_timestamp(text: str) -> int:
+    """Unix seconds as sent in ``webhook-timestamp``; ``AuthError`` for anything else (signs,
+    spaces, other digits, absurd lengths), never an overflow."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_TIMESTAMP_DIGITS:
+        raise AuthError("webhook-timestamp must be Unix seconds")
+    return int(text)
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``v1,<base64>`` signature of a message, as a sender computes it."""
-    content = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_key(secret), content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    return "v1," + _digest(secret_key(secret), msg_id, timestamp, body).decode()
 
 
 def verify_signature(
@@ -40,11 +74,8 @@ def verify_signature(
     signatures = headers.get("webhook-signature")
     if not msg_id or not timestamp_text or not signatures:
         raise AuthError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    try:
-        timestamp = int(timestamp_text)
-    except ValueError:
-        raise AuthError("webhook-timestamp must be Unix seconds") from None
-    skew = now.timestamp() - timestamp
+    timestamp = parse_timestamp(timestamp_text)
+    skew = int(now.timestamp()) - timestamp
     if skew > TOLERANCE_SECONDS:
         raise AuthError("webhook-timestamp is too old (more than 5 minutes)")
     if skew < -TOLERANCE_SECONDS:
@@ -56,8 +87,8 @@ def verify_signature(
             offered.append(value.encode())
     if not offered:
         raise AuthError("webhook-signature has no v1 signature")
-    for secret in secrets:
-        expected = sign(secret, msg_id, timestamp, body).removeprefix("v1,").encode()
+    for key in _usable_keys(secrets):
+        expected = _digest(key, msg_id, timestamp, body)
         if any(hmac.compare_digest(expected, candidate) for candidate in offered):
             return
     raise AuthError("webhook signature does not match any configured secret")

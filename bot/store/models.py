@@ -289,3 +289,16 @@ class SourceState(SQLModel, table=True):
     rows_pulled: int = Field(
         default=0, sa_type=sa.BigInteger
     )  # records handed to the adapters, all runs
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """A signed webhook message already accepted, by a digest of its ``webhook-id``.
+
+    Kept for as long as the message's signature could still be accepted (the timestamp
+    tolerance on either side), so a replay — on any replica — changes nothing. Purged after.
+    """
+
+    __tablename__ = "webhook_receipts"
+
+    id_digest: str = Field(primary_key=True, max_length=64)  # sha256 hex of the webhook-id
+    received_at: datetime = _ts(index=True)

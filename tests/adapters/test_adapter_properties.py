@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.events import NormalizedEvent, ParseResult
+from bot.domain.text import event_problem
 from bot.errors import AiRoiError, PayloadError, UnsupportedMediaError
 from bot.ingest.adapters import ADAPTERS
 
@@ -91,6 +92,13 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
+# Strings neither database can store as they are (NUL, lone surrogates, control characters)
+# or that overflow the columns they land in: every one must be a per-record rejection.
+HOSTILE_STRINGS = ["\x00", "a\x00b", "\ud800", "x\udfffy", "\x1b[31m", "\x85", "s" * 33, "U" * 321]
+hostile_text = st.sampled_from(HOSTILE_STRINGS) | st.text(
+    st.characters(exclude_categories=()), max_size=12
+)
+
 scalars = (
     st.none()
     | st.booleans()
@@ -100,6 +108,7 @@ scalars = (
         ["", "0", "-1", "1794993123500", "2026-11-18", "2026-11-18T09:12:00Z", "a@b.co", "x" * 300]
     )
     | st.text(max_size=20)
+    | hostile_text
 )
 keys = st.sampled_from(FIELD_NAMES) | st.text(max_size=10)
 json_values = st.recursive(
@@ -125,6 +134,7 @@ def check(result: ParseResult) -> None:
         assert 0 <= event.cached_tokens <= event.input_tokens
         assert min(event.output_tokens, event.cost_nanos, event.requests) >= 0
         assert all(isinstance(v, int) and v >= 0 for v in event.metrics.values())
+        assert event_problem(event) is None  # storable as it is, on either database
 
 
 def run(source: str, body: bytes, content_type: str | None) -> None:
@@ -186,7 +196,9 @@ def _mutate(document: Any, data: st.DataObject) -> Any:
         if not isinstance(parent, dict | list):
             continue
         operation = data.draw(
-            st.sampled_from(["replace", "delete", "negate", "huge", "stringify", "null"]),
+            st.sampled_from(
+                ["replace", "delete", "negate", "huge", "stringify", "null", "hostile"]
+            ),
             label="operation",
         )
         if operation == "delete":
@@ -199,6 +211,9 @@ def _mutate(document: Any, data: st.DataObject) -> Any:
             parent[path[-1]] = json.dumps(current)
         elif operation == "null":
             parent[path[-1]] = None
+        elif operation == "hostile":
+            bad = data.draw(hostile_text, label="hostile")
+            parent[path[-1]] = current + bad if isinstance(current, str) else bad
         else:
             parent[path[-1]] = data.draw(json_values, label="value")
     return document

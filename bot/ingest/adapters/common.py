@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.events import Actor, NormalizedEvent, ParseResult, Rejection
+from bot.domain.text import event_problem
 from bot.domain.units import (
     MAX_TOKENS_PER_RECORD,
     UnitError,
@@ -84,10 +85,22 @@ def parse_records(
             rejected.append(Rejection(index, line_errors[index]))
             continue
         try:
-            events.extend(parse_one(items[index]))
+            record_events = list(parse_one(items[index]))
+            for event in record_events:
+                checked(event)
         except (EventError, UnitError) as exc:
             rejected.append(Rejection(index, str(exc) or "record is not valid"))
+            continue
+        events.extend(record_events)
     return ParseResult(events, rejected)
+
+
+def checked(event: NormalizedEvent) -> NormalizedEvent:
+    """``event`` if every string in it can be stored (``bot.domain.text``), else ``EventError``."""
+    problem = event_problem(event)
+    if problem is not None:
+        raise EventError(problem)
+    return event
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult, Re
 from bot.domain.units import UnitError
 from bot.errors import EventError, PayloadError, UnsupportedMediaError
 from bot.ingest.adapters.common import (
+    checked,
     count,
     decode_document,
     decode_lines,
@@ -142,7 +143,7 @@ def parse_spans(spans: list[Span]) -> ParseResult:
         if (trace_id, span_id) in rolled_up:
             continue
         try:
-            events.append(_usage_event(entry, attrs))
+            events.append(checked(_usage_event(entry, attrs)))
         except (EventError, UnitError) as exc:
             rejected.append(Rejection(entry.index, str(exc) or "span is not valid"))
     rejected.sort(key=lambda rejection: rejection.index)

@@ -5,7 +5,7 @@ Digests printed to the console (``DIGEST_DELIVERY=console``, ``serve`` without S
 ``preview`` rows, which a Slack delivery takes over.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,46 @@
+"""What every route may read before it knows who is asking: a capped body, within a deadline.
+
+Bodies are streamed and counted as they arrive; past the limit the request is refused with 413
+before more is read (a declared ``Content-Length`` over the limit is refused unread), so an
+unauthenticated sender cannot make the server buffer more than the limit. A body that does not
+arrive within the body timeout is refused with 408, so a slow sender cannot hold a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import Request
+from starlette.requests import ClientDisconnect
+
+from bot.errors import PayloadError, PayloadTooLargeError
+
+
+class BodyTimeoutError(PayloadError):
+    """The body did not arrive within the body timeout (HTTP 408)."""
+
+
+async def read_limited(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The body, refusing more than ``limit`` bytes, or a body slower than ``timeout`` seconds.
+
+    The limit holds whatever ``Content-Length`` claims, and when there is none (chunked).
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+    except ClientDisconnect:
+        raise PayloadError("the body ended early: the client disconnected") from None
+    except TimeoutError:
+        raise BodyTimeoutError(
+            f"the body did not arrive within {timeout:g} seconds; send it faster or smaller"
+        ) from None
+    return b"".join(chunks)
