@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.webhook_secrets import SecretFormatError, secret_key
 from bot.errors import ConfigError
-from bot.ingest.signatures import SecretFormatError, secret_key
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ai-roi.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"

@@ -122,7 +122,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.domain": set(),
     "bot.errors": set(),
     "bot": set(),
-    "bot.settings": APP_ROOT,
+    "bot.settings": {*APP_ROOT, "bot.domain"},  # pure checks of values it reads (secrets)
     "bot.context": {*APP_ROOT, "bot.settings"},
     "bot.store": {*APP_ROOT, "bot.domain"},
     "bot.outbound": {*APP_ROOT, "bot.settings"},

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot.domain.webhook_secrets import SecretFormatError, secret_key
 from bot.errors import AuthError
 
 TOLERANCE_SECONDS = 5 * 60
-SECRET_PREFIX = "whsec_"
 
 
 MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
-
-
-class SecretFormatError(ValueError):
-    """A webhook secret is not ``whsec_`` followed by base64 (the message never holds it)."""
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key inside a ``whsec_…`` secret (the prefix may be left out, as the Standard
-    Webhooks libraries allow); ``SecretFormatError`` when it is malformed."""
-    try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise SecretFormatError("a webhook secret is not valid base64 after 'whsec_'") from None
-    if not key:
-        raise SecretFormatError("a webhook secret has no key after 'whsec_'")
-    return key
 
 
 def _usable_keys(secrets: Sequence[str]) -> list[bytes]:
