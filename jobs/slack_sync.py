@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.errors import AiRoiError
-from bot.slack.client import make_web_client
-from bot.slack.rate_gate import RateGate, shared_gate
+from bot.outbound.clients import slack_web_client as make_web_client
+from bot.outbound.gate import RateGate, shared_gate
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.slack_directory import SlackMember, SlackSyncResult, TeamSync, UserGroup
