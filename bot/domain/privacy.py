@@ -14,13 +14,17 @@ linear combination of the released rows — sums, differences, any rational weig
 non-zero coordinates owned by 1 … k-1 people. ``isolates_few`` decides this exactly, over the
 rationals (``fractions.Fraction``):
 
+* The rows split into families that can be checked apart (``_families``): the totals over
+  ``(p, "")`` and the lines of each tool. Rows taken from different states of the week (data
+  that arrived between two decisions) do not split cleanly; they count as isolating.
 * Coordinates with the same pattern of rows are merged into *atoms*. An atom owned by at least
   ``k`` people can never be part of a small combination, so only combinations that vanish on all
   such *heavy* atoms matter: their coefficients form the left null space of the heavy columns.
 * Projected onto the light atoms, those combinations span a (usually empty) space; a small
   combination exists exactly when some set ``S`` of light atoms owned by fewer than ``k`` people
-  carries a non-zero vector of it, i.e. when deleting the columns of ``S`` lowers its rank.
-  Those sets are enumerated; past ``SEARCH_LIMIT`` of them the answer is "isolates" (hold back).
+  carries a non-zero vector of it; only the echelon rows whose pivot lies in ``S`` can make
+  one. Those sets are enumerated; past ``SEARCH_LIMIT`` of them the answer is "isolates" (hold
+  back), so an organisation of many small overlapping teams sees more reports held back.
 
 A row owned by fewer than ``k`` people is itself such a combination, so the threshold rule
 (at least ``k`` active members) is the one-row case of the same test.
@@ -40,7 +44,7 @@ from fractions import Fraction
 from typing import Any
 
 MIN_K = 5
-SEARCH_LIMIT = 50_000
+SEARCH_LIMIT = 1_000
 
 Coord = tuple[int, str]
 """``(person id, part)``: part ``""`` is the person's whole week, else one tool."""
@@ -94,6 +98,49 @@ def isolates_few(rows: Sequence[Row], k: int) -> bool:
     """True when some non-zero rational combination of ``rows`` involves 1 … k-1 people."""
     k = max(MIN_K, k)
     rows = [row for row in rows if row]
+    families = _families(rows)
+    if families is None:
+        return True  # rows from different states of the week: hold back rather than guess
+    return any(_isolates_few(family, k) for family in families)
+
+
+def _families(rows: Sequence[Row]) -> list[list[Row]] | None:
+    """The rows split into the totals (``(p, "")``) and one family per tool, each over people.
+
+    Exact when every row that covers a person's whole week also covers each of that person's
+    tool coordinates found in any row: then a combination's part on ``(p, "")`` is the totals'
+    combination, and once that is zero what is left on ``(p, tool)`` is the tool lines' own
+    combination, so the rows isolate someone exactly when one family does. Rows built from one
+    state of the week always satisfy this; ``None`` when they do not (data arrived in between).
+    """
+    tools_of: dict[int, set[str]] = {}
+    for row in rows:
+        for person, part in row:
+            if part:
+                tools_of.setdefault(person, set()).add(part)
+    by_part: dict[str, list[Row]] = {}
+    for row in rows:
+        wholes = {person for person, part in row if not part}
+        if wholes:
+            if any(
+                (person, tool) not in row for person in wholes for tool in tools_of.get(person, ())
+            ):
+                return None
+            if any(part and person not in wholes for person, part in row):
+                return None
+            by_part.setdefault("", []).append(frozenset((person, "") for person in wholes))
+        else:
+            parts = {part for _, part in row}
+            if len(parts) != 1:
+                return None
+            (part,) = parts
+            by_part.setdefault(part, []).append(frozenset((person, "") for person, _ in row))
+    return list(by_part.values())
+
+
+def _isolates_few(rows: Sequence[Row], k: int) -> bool:
+    """The exact test on rows over ``(person, "")`` coordinates."""
+    rows = [row for row in rows if row]
     if not rows:
         return False
     patterns: dict[tuple[int, ...], set[Coord]] = {}
@@ -125,11 +172,22 @@ def isolates_few(rows: Sequence[Row], k: int) -> bool:
     if not live:
         return False
     matrix = [[row[j] for j in live] for row in projected]
-    full = _rank(matrix)
+    # A vector of this space is fixed by its values on the pivot columns of the echelon form,
+    # so one supported inside S combines only the rows whose pivot lies in S: at most k-1 rows.
+    reduced, pivots = _echelon(matrix)
+    row_of_pivot = {column: i for i, column in enumerate(pivots)}
+    nonzero = [{j for j, value in enumerate(row) if value} for row in reduced]
     light_owners = [light[j][1] for j in live]
     budget = [SEARCH_LIMIT]
 
-    def search(start: int, chosen: list[int], people: frozenset[int]) -> bool:
+    def supported_inside(picked: set[int]) -> bool:
+        rows_in = [row_of_pivot[j] for j in picked if j in row_of_pivot]
+        if not rows_in:
+            return False
+        outside = sorted(set().union(*(nonzero[i] for i in rows_in)) - picked)
+        return _rank([[reduced[i][j] for i in rows_in] for j in outside]) < len(rows_in)
+
+    def search(start: int, chosen: set[int], people: frozenset[int]) -> bool:
         for j in range(start, len(live)):
             union = people | light_owners[j]
             if len(union) >= k:
@@ -137,15 +195,12 @@ def isolates_few(rows: Sequence[Row], k: int) -> bool:
             budget[0] -= 1
             if budget[0] < 0:
                 return True  # too many to examine: hold back rather than guess
-            picked = [*chosen, j]
-            rest = [i for i in range(len(live)) if i not in picked]
-            if _rank([[row[i] for i in rest] for row in matrix]) < full:
-                return True
-            if search(j + 1, picked, union):
+            picked = chosen | {j}
+            if supported_inside(picked) or search(j + 1, picked, union):
                 return True
         return False
 
-    return search(0, [], frozenset())
+    return search(0, set(), frozenset())
 
 
 def _rank(matrix: list[list[Fraction]]) -> int:
