@@ -347,7 +347,7 @@ def test_a_failed_resend_is_audited_and_exits_one(
     assert json.loads(audit.details or "{}")["outcome"] == "failed"
 
 
-def test_migration_0009_turns_console_sends_into_previews(app: App) -> None:
+def test_migration_0008_turns_console_sends_into_previews(app: App) -> None:
     """Before it, the console marked people ``sent``; after it, those rows are previews that a
     Slack delivery takes over. Slack sends stay sent; downgrading restores the old meaning."""
     with transaction(app.engine) as session:
@@ -361,7 +361,7 @@ def test_migration_0009_turns_console_sends_into_previews(app: App) -> None:
             assert person_id is not None
             session.add(Delivery(person_id=person_id, week=WEEK, status=status, channel=channel))
     config = alembic_config(app.engine)
-    before = ScriptDirectory.from_config(config).get_revision("0009").down_revision
+    before = ScriptDirectory.from_config(config).get_revision("0008").down_revision
     assert isinstance(before, str)
     command.downgrade(config, before)
     try:

@@ -1,30 +1,126 @@
-"""The suppression rules of team reports (bot.domain.privacy), as pure functions."""
+"""The differencing rule of team reports (bot.domain.privacy), pure, checked by brute force.
+
+The brute-force checks here share no code with the module: they build the released rows as 0/1
+matrices over people and tools and look for a combination that isolates fewer than k people, both
+by trying every sum and difference of the released reports (coefficients -1, 0, 1) and, exactly,
+by asking whether removing the columns of some fewer-than-k people lowers the rank (integer
+Bareiss elimination, no fractions).
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from itertools import combinations, product
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.privacy import MIN_K, CellKey, differ_by_few, effective_k, visible_cells
-from bot.domain.weeks import Week
+from bot.domain.privacy import (
+    MIN_K,
+    Candidate,
+    HoldReason,
+    Row,
+    decide_week,
+    effective_k,
+    isolates_few,
+    tool_row,
+    total_row,
+)
 
-W46, W47, W48 = Week(2026, 46), Week(2026, 47), Week(2026, 48)
+K = MIN_K
 
 
-def people(*ids: int) -> frozenset[int]:
-    return frozenset(ids)
+# Independent brute force --------------------------------------------------------------------
 
 
-def span(first: int, last: int) -> frozenset[int]:
+def integer_rank(matrix: Sequence[Sequence[int]]) -> int:
+    """Rank over the rationals by fraction-free (Bareiss) elimination on integers."""
+    rows = [list(row) for row in matrix if any(row)]
+    if not rows:
+        return 0
+    width = len(rows[0])
+    rank = 0
+    previous = 1
+    for column in range(width):
+        pivot = next((r for r in range(rank, len(rows)) if rows[r][column]), None)
+        if pivot is None:
+            continue
+        rows[rank], rows[pivot] = rows[pivot], rows[rank]
+        for r in range(rank + 1, len(rows)):
+            rows[r] = [
+                (rows[rank][column] * rows[r][j] - rows[r][column] * rows[rank][j]) // previous
+                for j in range(width)
+            ]
+        previous = rows[rank][column]
+        rank += 1
+    return rank
+
+
+def smallest_isolated_group(rows: Sequence[Row], k: int) -> frozenset[int] | None:
+    """A set of 1 … k-1 people that some rational combination of ``rows`` isolates, else None."""
+    rows = [row for row in rows if row]
+    if not rows:
+        return None
+    coords = sorted(frozenset().union(*rows))
+    people = sorted({person for person, _ in coords})
+    matrix = [[1 if coord in row else 0 for coord in coords] for row in rows]
+    full = integer_rank(matrix)
+    for size in range(1, k):
+        for group in combinations(people, size):
+            keep = [j for j, (person, _) in enumerate(coords) if person not in group]
+            if integer_rank([[row[j] for j in keep] for row in matrix]) < full:
+                return frozenset(group)
+    return None
+
+
+def sum_or_difference_isolating(rows: Sequence[Row], k: int) -> tuple[int, ...] | None:
+    """Coefficients in {-1, 0, 1} of a combination of ``rows`` left with 1 … k-1 people."""
+    rows = list(rows)
+    coords = sorted(frozenset().union(*rows)) if rows else []
+    for coefficients in product((-1, 0, 1), repeat=len(rows)):
+        if not any(coefficients):
+            continue
+        people = {
+            person
+            for person, part in coords
+            if sum(c for c, row in zip(coefficients, rows, strict=True) if (person, part) in row)
+        }
+        if 0 < len(people) < k:
+            return coefficients
+    return None
+
+
+# Building candidates --------------------------------------------------------------------------
+
+
+def candidates_for(
+    teams: dict[str, frozenset[int]],
+    active: frozenset[int],
+    tools: dict[int, set[str]] | None = None,
+) -> list[Candidate]:
+    tools = tools or {}
+    users: dict[str, set[int]] = {}
+    for person in active:
+        for tool in tools.get(person, ()):
+            users.setdefault(tool, set()).add(person)
+    result = []
+    for name, members in {"org": active, **teams}.items():
+        people = members & active
+        rows = {tool: tool_row(who & people, tool) for tool, who in users.items() if who & people}
+        result.append(Candidate(name, people, total_row(people, tools), rows))
+    return result
+
+
+def people(first: int, last: int) -> frozenset[int]:
     return frozenset(range(first, last + 1))
 
 
-def test_k_threshold() -> None:
-    cells = {("five", W47): span(1, 5), ("four", W47): span(11, 14)}
-    assert visible_cells(cells, 5) == {("five", W47)}
-    assert visible_cells(cells, 6) == set()
+def shown(result_cells: dict[str, object]) -> set[str]:
+    return {cell for cell, decision in result_cells.items() if decision.shown}  # type: ignore[attr-defined]
+
+
+# Known cases ----------------------------------------------------------------------------------
 
 
 def test_k_never_goes_below_five() -> None:
@@ -37,111 +133,149 @@ def test_k_never_goes_below_five() -> None:
     assert effective_k("three") == 5
     assert effective_k(True) == 5
     assert effective_k(6.0) == 6
-    cells = {("three", W47): span(1, 3), ("four", W47): span(11, 14)}
-    assert visible_cells(cells, 1) == set()  # a caller passing less still gets 5
-    assert MIN_K == 5
+    assert isolates_few([frozenset((p, "") for p in range(4))], 1)  # k=1 is read as 5
 
 
-def test_parent_minus_a_visible_child_is_suppressed() -> None:
-    parent, child = span(1, 9), span(1, 8)
-    shown = visible_cells({("parent", W47): parent, ("child", W47): child}, 5)
-    assert shown == {("parent", W47)}  # the smaller group yields
-    far_child = span(1, 4) | span(20, 23)  # a child differing by 5 from its parent is fine
-    shown = visible_cells({("parent", W47): span(1, 4) | span(20, 28), ("c", W47): far_child}, 5)
-    assert shown == {("parent", W47), ("c", W47)}
+def test_three_overlapping_teams_are_not_all_shown() -> None:
+    """A = X + t, B = Y, G = X ∪ Y: A + B − G is t alone."""
+    x, y, t = people(1, 5), people(6, 10), frozenset({11})
+    others = people(20, 39)
+    teams = {"A": x | t, "B": y, "G": x | y}
+    result = decide_week([], candidates_for(teams, x | y | t | others), K)
+    assert shown(result.cells) != {"org", "A", "B", "G"}
+    assert {"A", "B", "G"} - shown(result.cells)
+    held = [cell for cell, d in result.cells.items() if not d.shown]
+    assert all(result.cells[cell].reason is HoldReason.OVERLAP for cell in held)
+    released = [row for _, row in result.released]
+    assert smallest_isolated_group(released, K) is None
+    assert sum_or_difference_isolating(released, K) is None
+    # What was hidden really was dangerous: with every row the brute force finds t.
+    every = [c.total for c in candidates_for(teams, x | y | t | others)]
+    assert smallest_isolated_group(every, K) == t
 
 
-def test_identical_groups_do_not_conflict() -> None:
-    cells = {("a", W47): span(1, 6), ("b", W47): span(1, 6)}
-    assert visible_cells(cells, 5) == set(cells)
+def test_disjoint_teams_of_five_or_more_are_all_shown() -> None:
+    teams = {"A": people(1, 5), "B": people(6, 12), "C": people(13, 17)}
+    result = decide_week([], candidates_for(teams, people(1, 17)), K)
+    assert shown(result.cells) == {"org", "A", "B", "C"}
+    everyone_else = candidates_for(teams, people(1, 17) | people(30, 34))  # 5 in no team
+    assert shown(decide_week([], everyone_else, K).cells) == {"org", "A", "B", "C"}
 
 
-def test_overlapping_teams_differing_by_one_member() -> None:
-    first = span(1, 6)
-    second = span(2, 7)  # one left, one came: symmetric difference of 2
-    assert visible_cells({("x", W47): first, ("y", W47): second}, 5) == {("x", W47)}
-    assert visible_cells({("y", W47): second, ("x", W47): first}, 5) == {("x", W47)}
+def test_a_one_team_pilot_close_to_the_organisation_is_held_for_overlap() -> None:
+    """Six active in the pilot, three more in the organisation: org − pilot is three people."""
+    result = decide_week([], candidates_for({"Pilot": people(1, 6)}, people(1, 9)), K)
+    assert result.cells["org"].shown
+    assert result.cells["Pilot"] == type(result.cells["Pilot"])(False, HoldReason.OVERLAP)
 
 
-def test_consecutive_weeks_with_a_leaver_or_a_joiner() -> None:
-    # One member left: the later week is suppressed, the earlier one stays as it was shown.
-    assert visible_cells({("t", W46): span(1, 7), ("t", W47): span(1, 6)}, 5) == {("t", W46)}
-    # One member joined: the same, an earlier week never changes because a later one arrived.
-    assert visible_cells({("t", W46): span(1, 6), ("t", W47): span(1, 7)}, 5) == {("t", W46)}
-    # Weeks further apart than the span are not compared.
-    cells = {("t", W46): span(1, 6), ("t", W48): span(1, 7)}
-    assert visible_cells(cells, 5, week_span=1) == set(cells)
-    assert visible_cells(cells, 5) == {("t", W46)}
+def test_too_few_active_says_so() -> None:
+    result = decide_week([], candidates_for({"Tiny": people(1, 4)}, people(1, 20)), K)
+    assert result.cells["Tiny"].reason is HoldReason.TOO_FEW
 
 
-def test_adding_a_later_week_never_changes_an_earlier_decision() -> None:
-    base = {("t", W46): span(1, 6), ("u", W46): span(1, 9), ("v", W46): span(30, 40)}
-    before = visible_cells(base, 5)
-    after = visible_cells({**base, ("t", W47): span(1, 5), ("u", W47): span(1, 12)}, 5)
-    assert {key for key in after if key[1] == W46} == before
+def test_a_tool_used_by_one_person_hides_the_breakdown_not_the_total() -> None:
+    tools = {p: {"chatgpt"} for p in range(1, 8)} | {7: {"chatgpt", "cursor"}}
+    result = decide_week([], candidates_for({}, people(1, 7), tools), K)
+    assert result.cells["org"].shown and not result.cells["org"].breakdown
+    tools[7] = {"chatgpt"}
+    result = decide_week([], candidates_for({}, people(1, 7), tools), K)
+    assert result.cells["org"].breakdown
 
 
-def test_parent_minus_all_visible_children_singles_no_one_out() -> None:
-    left, right = span(1, 6), span(11, 16)
-    parent = left | right | people(99)  # one person only in the parent itself
-    shown = visible_cells({("p", W47): parent, ("l", W47): left, ("r", W47): right}, 5)
-    assert ("p", W47) in shown
-    assert len(shown) == 2  # p − l − r would be that one person: one child is suppressed
-    covered = visible_cells({("p", W47): left | right, ("l", W47): left, ("r", W47): right}, 5)
-    assert len(covered) == 3  # nothing left over
+def test_a_changed_set_is_checked_against_what_was_released() -> None:
+    """Late data makes one more person active in a week already reported: the new total would
+    be the old one plus that person, so it is held back, while the old release stays."""
+    first = decide_week([], candidates_for({"A": people(1, 6)}, people(1, 12)), K)
+    assert shown(first.cells) == {"org", "A"}
+    later = decide_week(first.released, candidates_for({"A": people(1, 7)}, people(1, 12)), K)
+    assert later.cells["A"] == type(later.cells["A"])(False, HoldReason.OVERLAP)
+    assert later.released == []
 
 
-def test_overlapping_children_subtracted_twice_count_too() -> None:
-    left, right = span(1, 6), span(6, 11)  # person 6 in both
-    shown = visible_cells({("p", W47): left | right, ("l", W47): left, ("r", W47): right}, 5)
-    assert len(shown) == 2
+def test_the_same_rows_are_shown_again_without_growing_the_ledger() -> None:
+    candidates = candidates_for({"A": people(1, 6), "B": people(7, 13)}, people(1, 13))
+    first = decide_week([], candidates, K)
+    again = decide_week(first.released, candidates, K)
+    assert again.cells == first.cells and again.released == []
 
 
-def test_differ_by_few() -> None:
-    assert differ_by_few(span(1, 6), span(1, 5), 5)
-    assert not differ_by_few(span(1, 6), span(1, 6), 5)
-    assert not differ_by_few(span(1, 10), span(1, 5), 5)
+def test_a_weighted_combination_is_caught_not_only_sums_and_differences() -> None:
+    """Rows a = P+Q, b = P+R, c = Q+R+t, d = P+Q+R with |P|, |Q|, |R| = 5: no sum or difference
+    of them leaves fewer than five people, but a + b + c − 2d is t alone."""
+    p, q, r, t = people(1, 5), people(6, 10), people(11, 15), frozenset({16})
+    rows = [total_row(s, {}) for s in (p | q, p | r, q | r | t, p | q | r)]
+    assert sum_or_difference_isolating(rows, K) is None
+    assert isolates_few(rows, K)
+    assert smallest_isolated_group(rows, K) == t
 
 
-# Properties ------------------------------------------------------------------------------------
-
-WEEKS = [Week(2026, n) for n in range(44, 49)]
-cell_sets = st.dictionaries(
-    st.tuples(st.sampled_from(["a", "b", "c", "d", "org"]), st.sampled_from(WEEKS)),
-    st.frozensets(st.integers(min_value=1, max_value=14), max_size=14),
-    max_size=14,
-)
+# Properties -----------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
-@given(cell_sets, st.integers(min_value=0, max_value=8), st.randoms(use_true_random=False))
-def test_order_does_not_matter(
-    cells: dict[CellKey, frozenset[int]], k: int, rng: random.Random
-) -> None:
-    items = list(cells.items())
-    rng.shuffle(items)
-    assert visible_cells(dict(items), k) == visible_cells(cells, k)
+@st.composite
+def organisations(draw: st.DrawFn) -> tuple[dict[str, frozenset[int]], frozenset[int], dict]:  # type: ignore[type-arg]
+    size = draw(st.integers(min_value=5, max_value=13))
+    everyone = list(range(1, size + 1))
+    active = frozenset(draw(st.lists(st.sampled_from(everyone), unique=True, min_size=3)))
+    count = draw(st.integers(min_value=1, max_value=5))
+    teams = {
+        f"T{i}": frozenset(draw(st.lists(st.sampled_from(everyone), unique=True, min_size=1)))
+        for i in range(count)
+    }
+    tools = {
+        person: set(draw(st.lists(st.sampled_from(["a", "b"]), unique=True, max_size=2)))
+        for person in everyone
+    }
+    return teams, active, tools
 
 
-@settings(max_examples=200, deadline=None)
-@given(cell_sets, st.integers(min_value=0, max_value=8))
-def test_what_is_shown_is_safe(cells: dict[CellKey, frozenset[int]], k: int) -> None:
-    shown = visible_cells(cells, k)
-    k = effective_k(k)
-    assert shown <= set(cells)
-    for key in shown:
-        assert len(cells[key]) >= k
-        for other in shown:
-            assert not differ_by_few(cells[key], cells[other], k)
+@settings(max_examples=150, deadline=None)
+@given(organisations())
+def test_no_combination_of_released_reports_isolates_fewer_than_k(org: tuple) -> None:  # type: ignore[type-arg]
+    teams, active, tools = org
+    result = decide_week([], candidates_for(teams, active, tools), K)
+    released = [row for _, row in result.released]
+    assert smallest_isolated_group(released, K) is None
+    if len(released) <= 8:
+        assert sum_or_difference_isolating(released, K) is None
+    for cell, decision in result.cells.items():
+        rows = [row for name, row in result.released if name == cell]
+        assert decision.shown == bool(rows)
 
 
 @settings(max_examples=100, deadline=None)
-@given(cell_sets)
-def test_the_answer_is_only_which_cells(cells: dict[CellKey, frozenset[int]]) -> None:
-    shown = visible_cells(cells, 5)
-    assert isinstance(shown, set)
-    assert all(isinstance(key, tuple) and key in cells for key in shown)
-    # Nothing about hidden cells comes out: renaming or resizing a hidden small cell changes nothing.
-    small = {key: members for key, members in cells.items() if len(members) < 5}
-    bigger = {**cells, **{key: frozenset(list(m)[:1]) for key, m in small.items()}}
-    assert visible_cells(bigger, 5) == shown
+@given(organisations(), st.randoms(use_true_random=False))
+def test_the_decision_does_not_depend_on_the_order_of_asking(
+    org: tuple, rnd: random.Random
+) -> None:  # type: ignore[type-arg]
+    teams, active, tools = org
+    candidates = candidates_for(teams, active, tools)
+    first = decide_week([], candidates, K)
+    shuffled = list(candidates)
+    rnd.shuffle(shuffled)
+    assert decide_week([], shuffled, K).cells == first.cells
+
+
+@settings(max_examples=100, deadline=None)
+@given(organisations(), st.data())
+def test_the_ledger_stays_safe_as_activity_changes_later(org: tuple, data: st.DataObject) -> None:  # type: ignore[type-arg]
+    """Decide, then late data makes more people active; the ledger (old and new rows) is safe."""
+    teams, active, tools = org
+    everyone = sorted(set().union(active, *teams.values()))
+    later = active | frozenset(data.draw(st.lists(st.sampled_from(everyone), unique=True)))
+    first = decide_week([], candidates_for(teams, active, tools), K)
+    second = decide_week(first.released, candidates_for(teams, later, tools), K)
+    ledger = [row for _, row in [*first.released, *second.released]]
+    assert smallest_isolated_group(ledger, K) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=5, max_value=9), min_size=1, max_size=4))
+def test_disjoint_teams_that_cover_everyone_are_all_shown(sizes: list[int]) -> None:
+    teams, start = {}, 1
+    for i, size in enumerate(sizes):
+        teams[f"T{i}"] = people(start, start + size - 1)
+        start += size
+    everyone = people(1, start - 1)
+    assert shown(decide_week([], candidates_for(teams, everyone), K).cells) == {"org", *teams}

@@ -181,14 +181,6 @@ ALLOWED: dict[str, set[str]] = {
 }
 UNITS = sorted(ALLOWED, key=len, reverse=True)  # longest first: bot.slack.blocks before bot.slack
 
-# PENDING: two backward imports that other branches are removing right now. Delete each line when
-# its branch is merged; nothing else may be added here.
-PENDING = {
-    # the privacy branch moves the team report's Block Kit out of the pure core into slack/blocks
-    ("bot/domain/team_render.py", "bot.slack.blocks"),
-}
-
-
 def unit_of(module: str) -> str | None:
     """The table's unit of a dotted module name; None for the standard library and third parties."""
     return next((u for u in UNITS if module == u or module.startswith(u + ".")), None)
@@ -217,7 +209,7 @@ def imports_of(source: str, module: str, *, is_package: bool) -> list[tuple[int,
     return found
 
 
-def violations(path: Path, source: str, *, pending: bool = True) -> list[str]:
+def violations(path: Path, source: str) -> list[str]:
     """``file:line imports module (unit may not import unit)`` for each import off the table."""
     module = module_name(path)
     unit = unit_of(module)
@@ -227,11 +219,6 @@ def violations(path: Path, source: str, *, pending: bool = True) -> list[str]:
     for line, imported in imports_of(source, module, is_package=path.name == "__init__.py"):
         target = unit_of(imported)
         if target is None or target == unit or target in ALLOWED[unit]:
-            continue
-        if pending and any(
-            relative.startswith(where) and (target == t or target.startswith(t + "."))
-            for where, t in PENDING
-        ):
             continue
         problems.append(f"{relative}:{line} imports {imported} ({unit} may not import {target})")
     return problems
@@ -251,18 +238,6 @@ def test_packages_import_only_what_the_table_allows() -> None:
     assert len(files) > 150
     problems = [problem for path in files for problem in violations(path, path.read_text())]
     assert problems == [], "imports against the table:\n" + "\n".join(problems)
-
-
-def test_every_pending_allowance_is_still_needed() -> None:
-    """A PENDING line whose import is gone must be deleted, not kept as a loophole."""
-    used = set()
-    for path in project_files():
-        relative = str(path.relative_to(ROOT))
-        for problem in violations(path, path.read_text(), pending=False):
-            for where, target in PENDING:
-                if relative.startswith(where) and f"may not import {target}" in problem:
-                    used.add((where, target))
-    assert used == PENDING
 
 
 def test_listeners_do_not_import_each_other() -> None:
@@ -329,7 +304,7 @@ def test_listeners_do_not_import_each_other() -> None:
 )
 def test_the_table_rejects_backward_imports(file: str, source: str, message: str) -> None:
     """Each backward import the review found (and a few more) is named if it comes back."""
-    assert violations(ROOT / file, source, pending=False) == [message]
+    assert violations(ROOT / file, source) == [message]
 
 
 def test_allowed_imports_pass() -> None:

@@ -1,8 +1,10 @@
-"""A team report as plain values, and how it reads: CLI text, ``--json`` dicts, Slack Block Kit.
+"""A team report as plain values, and how it reads: CLI text and ``--json`` dicts. (Its Block
+Kit is ``bot.slack.blocks.team_report``.)
 
 The report holds team aggregates only: no person, no name, no per-person row, no ranking. A week
-whose group was too small, or could be subtracted from another shown figure, carries no figures
-at all and reads the same whatever the reason (DESIGN §5.2), never with a count of people.
+that may not be shown carries no figures, only why it is held back (DESIGN §5.2): too few members
+were active, or it overlaps other team reports so that together they could single someone out.
+Never how many people, never who.
 """
 
 from __future__ import annotations
@@ -11,21 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.facts import SPARK, ToolUsage
-from bot.domain.units import display_count, display_usd, format_usd
+from bot.domain.privacy import HoldReason
+from bot.domain.units import format_usd
 from bot.domain.weeks import Week
-from bot.slack.blocks.limits import (
-    FALLBACK_TEXT,
-    FIELD_TEXT,
-    HEADER_TEXT,
-    MESSAGE_BLOCKS,
-    SECTION_FIELDS,
-    clip,
-    escape,
-    mrkdwn,
-    plain,
-)
 
-SUPPRESSED_NOTE = "Not enough active members this week to show figures safely."
+HELD_NOTES = {
+    HoldReason.TOO_FEW: "Held back for privacy: too few members were active this week.",
+    HoldReason.OVERLAP: (
+        "Held back for privacy: this week's figures overlap other team reports, "
+        "and together they could single someone out."
+    ),
+}
 GAP = "·"
 ORG = "org"
 
@@ -51,10 +49,16 @@ class TeamFigures:
 
 @dataclass(frozen=True)
 class TeamWeek:
-    """One week of a report: figures, or ``None`` when they may not be shown."""
+    """One week of a report: figures, or ``None`` and the reason when they may not be shown."""
 
     week: Week
     figures: TeamFigures | None
+    held: HoldReason | None = None
+
+    @property
+    def note(self) -> str:
+        """What a held-back week says: the reason, never a count or a name."""
+        return HELD_NOTES[self.held or HoldReason.TOO_FEW]
 
     @property
     def shown(self) -> bool:
@@ -115,7 +119,8 @@ def figures_json(figures: TeamFigures) -> dict[str, Any]:
 def week_json(week: TeamWeek) -> dict[str, Any]:
     head: dict[str, Any] = {"week": str(week.week), "label": week.week.label()}
     if week.figures is None:
-        return {**head, "shown": False, "note": SUPPRESSED_NOTE}
+        reason = week.held or HoldReason.TOO_FEW
+        return {**head, "shown": False, "held_back": reason.value, "note": week.note}
     return {**head, "shown": True, **figures_json(week.figures)}
 
 
@@ -136,7 +141,10 @@ def report_json(report: TeamReport) -> dict[str, Any]:
 
 
 def privacy_line(k: int) -> str:
-    return f"Team aggregates only; groups under {k} active members are not shown."
+    return (
+        f"Team aggregates only; groups under {k} active members, and figures that other "
+        "reports could be subtracted from, are held back."
+    )
 
 
 def render_text(report: TeamReport) -> str:
@@ -145,7 +153,7 @@ def render_text(report: TeamReport) -> str:
     for week in report.weeks:
         lines.append(f"{week.week} · {week.week.label()}")
         if week.figures is None:
-            lines.append(f"  {SUPPRESSED_NOTE}")
+            lines.append(f"  {week.note}")
         else:
             lines.extend(_figure_lines(week.figures))
     lines.append(
@@ -170,55 +178,3 @@ def _figure_lines(figures: TeamFigures) -> list[str]:
             f"  tool       {tool.tool}: {tool.tokens:,} tokens, ${format_usd(tool.cost_nanos)}"
         )
     return lines
-
-
-# Block Kit -----------------------------------------------------------------------------------
-
-
-def render_blocks(report: TeamReport) -> tuple[list[dict[str, Any]], str]:
-    """An ephemeral ``/ai-roi`` reply: ``(blocks, text)`` within Slack's limits."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Team report: {report.title}", HEADER_TEXT)},
-    ]
-    week_budget = MESSAGE_BLOCKS - 3
-    for week in report.weeks[-week_budget:]:
-        blocks.append(_week_block(week))
-    if report.trend:
-        blocks.append(
-            {
-                "type": "section",
-                "text": mrkdwn(
-                    f"*Trend* (tokens, {report.trend[0].week} to {report.trend[-1].week})  "
-                    f"`{trend_sparkline(report.trend)}`"
-                ),
-            }
-        )
-    blocks.append({"type": "context", "elements": [mrkdwn(privacy_line(report.k))]})
-    return blocks, clip(render_text(report), FALLBACK_TEXT)
-
-
-def _week_block(week: TeamWeek) -> dict[str, Any]:
-    title = f"*{week.week} · {week.week.label()}*"
-    if week.figures is None:
-        return {"type": "section", "text": mrkdwn(f"{title}\n{SUPPRESSED_NOTE}")}
-    figures = week.figures
-    fields = [
-        f"*Tokens*\n{display_count(figures.tokens)}",
-        f"*Cost*\n{display_usd(figures.cost_nanos)}",
-        f"*Requests*\n{display_count(figures.requests)}",
-        f"*Artifacts created*\n{display_count(figures.artifacts_created)}",
-        f"*Viewed by others*\n{display_count(figures.artifacts_viewed_by_others)}",
-        f"*Used*\n{display_count(figures.artifacts_used)}",
-    ]
-    if figures.by_tool:
-        tools = "\n".join(
-            f"{escape(tool.tool)}: {display_count(tool.tokens)} tokens, "
-            f"{display_usd(tool.cost_nanos)}"
-            for tool in figures.by_tool
-        )
-        fields.append(f"*By tool*\n{tools}")
-    return {
-        "type": "section",
-        "text": mrkdwn(title),
-        "fields": [mrkdwn(text, FIELD_TEXT) for text in fields[:SECTION_FIELDS]],
-    }

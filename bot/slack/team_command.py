@@ -7,9 +7,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.domain.team_render import render_blocks
 from bot.domain.weeks import last_complete_week
 from bot.errors import UsageError
+from bot.slack.blocks.team_report import render_blocks
 from bot.slack.people import person_for_slack_user
 from bot.store.db import transaction
 from bot.teams.report import Viewer, min_group_size, team_reports

@@ -7,12 +7,14 @@ that become known attribute the events stored under them so far.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.domain.directory import DirectoryProblem, DirectoryRow
 from bot.store.identities import attribute_events
-from bot.store.models import Identity, Membership, Person, Team
+from bot.store.memberships import record_join
+from bot.store.models import Identity, Membership, Person, Team, utcnow
 
 
 @dataclass
@@ -36,7 +38,11 @@ def get_or_create_team(session: Session, name: str, result: DirectoryResult | No
     return team
 
 
-def apply_directory(session: Session, rows: list[DirectoryRow]) -> DirectoryResult:
+def apply_directory(
+    session: Session, rows: list[DirectoryRow], *, now: datetime | None = None
+) -> DirectoryResult:
+    """Upsert every row; a new membership is recorded in the history as a join at ``now``."""
+    now = now or utcnow()
     result = DirectoryResult(problems=[])
     for row in rows:
         person = session.exec(select(Person).where(Person.email == row.email)).first()
@@ -51,11 +57,19 @@ def apply_directory(session: Session, rows: list[DirectoryRow]) -> DirectoryResu
         assert person.id is not None
         for team_name in row.teams:
             _set_membership(
-                session, get_or_create_team(session, team_name, result), person.id, member=True
+                session,
+                get_or_create_team(session, team_name, result),
+                person.id,
+                member=True,
+                now=now,
             )
         for team_name in row.lead_of:
             _set_membership(
-                session, get_or_create_team(session, team_name, result), person.id, lead=True
+                session,
+                get_or_create_team(session, team_name, result),
+                person.id,
+                lead=True,
+                now=now,
             )
         for kind, value in row.identities.items():
             problem = _add_identity(session, person, kind, value, result)
@@ -65,13 +79,23 @@ def apply_directory(session: Session, rows: list[DirectoryRow]) -> DirectoryResu
 
 
 def _set_membership(
-    session: Session, team: Team, person_id: int, *, member: bool = False, lead: bool = False
+    session: Session,
+    team: Team,
+    person_id: int,
+    *,
+    now: datetime,
+    member: bool = False,
+    lead: bool = False,
 ) -> None:
     assert team.id is not None
     membership = session.get(Membership, (team.id, person_id))
+    if member and (membership is None or not membership.is_member):
+        record_join(session, team_id=team.id, person_id=person_id, at=now)
     if membership is None:
         session.add(
-            Membership(team_id=team.id, person_id=person_id, is_member=member, is_lead=lead)
+            Membership(
+                team_id=team.id, person_id=person_id, is_member=member, is_lead=lead, joined_at=now
+            )
         )
         session.flush()
         return

@@ -8,13 +8,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.store import audit
-from bot.store.models import Delivery, Event, Identity, Membership
+from bot.store.models import (
+    Delivery,
+    Event,
+    Identity,
+    Membership,
+    MembershipPeriod,
+    PrivacyReleaseCoord,
+)
 from bot.store.people import person_by_email
 
 
 def forget_person(session: Session, email: str, *, actor: str, now: datetime) -> dict[str, int]:
-    """Delete the person, their identities, memberships, deliveries and every event they are the
-    actor of (attributed or still unattributed under one of their identities). Audited without
+    """Delete the person, their identities, memberships and membership history, their place in
+    the privacy ledger, deliveries and every event they are the actor of (attributed or still unattributed under one of their identities). Audited without
     the email address."""
     person = person_by_email(session, email)
     keys = [("email", person.email)]
@@ -45,6 +52,14 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
         ),
         "memberships": _delete(
             session, sa.delete(Membership).where(col(Membership.person_id) == person.id)
+        ),
+        "membership_history": _delete(
+            session,
+            sa.delete(MembershipPeriod).where(col(MembershipPeriod.person_id) == person.id),
+        ),
+        "privacy_ledger": _delete(
+            session,
+            sa.delete(PrivacyReleaseCoord).where(col(PrivacyReleaseCoord.person_id) == person.id),
         ),
     }
     session.delete(person)

@@ -302,3 +302,71 @@ class WebhookReceipt(SQLModel, table=True):
 
     id_digest: str = Field(primary_key=True, max_length=64)  # sha256 hex of the webhook-id
     received_at: datetime = _ts(index=True)
+
+
+class MembershipPeriod(SQLModel, table=True):
+    """One stretch of a person's membership of a team: joined, and left (``None`` while a member).
+
+    ``Membership`` is the present; these rows are the history that team reports for past weeks
+    read, so a later join or leave never changes a week already reported (DESIGN §5.2).
+    """
+
+    __tablename__ = "membership_periods"
+    __table_args__ = (sa.Index("ix_membership_periods_team_person", "team_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=False)
+    )
+    person_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    joined_at: datetime = _ts()
+    left_at: datetime | None = _ts(nullable=True)
+
+
+class PrivacyWeek(SQLModel, table=True):
+    """One row per ISO week whose team reports were decided: the lock that serialises deciding."""
+
+    __tablename__ = "privacy_weeks"
+
+    week: str = Field(primary_key=True, max_length=8)  # "2026-W47"
+    first_decided_at: datetime = _ts(default=utcnow)
+
+
+class PrivacyRelease(SQLModel, table=True):
+    """The ledger: one released sum (a team total or one tool line of it) in one week."""
+
+    __tablename__ = "privacy_releases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    week: str = Field(
+        sa_column=sa.Column(
+            sa.String(8),
+            sa.ForeignKey("privacy_weeks.week", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    cell: str = Field(max_length=300)  # "org", "team:3", "team:3/chatgpt"
+    released_at: datetime = _ts(default=utcnow)
+
+
+class PrivacyReleaseCoord(SQLModel, table=True):
+    """The coordinates a released sum covers: ``(person, part)`` as in ``bot.domain.privacy``."""
+
+    __tablename__ = "privacy_release_coords"
+
+    release_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("privacy_releases.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    person_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    part: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.store import audit
 from bot.store.identities import attribute_events
+from bot.store.memberships import record_join, record_leave
 from bot.store.models import Membership, Person, Team
 
 SLACKBOT_ID = "USLACKBOT"
@@ -255,15 +256,18 @@ def follow_usergroup(
         membership = memberships.get(person_id)
         if membership is None:
             session.add(Membership(team_id=team.id, person_id=person_id, joined_at=now))
+            record_join(session, team_id=team.id, person_id=person_id, at=now)
             sync.added += 1
         elif not membership.is_member:
             membership.is_member = True
             session.add(membership)
+            record_join(session, team_id=team.id, person_id=person_id, at=now)
             sync.added += 1
     for person_id, membership in memberships.items():
         if person_id in wanted or not membership.is_member:
             continue
         sync.removed += 1
+        record_leave(session, team_id=team.id, person_id=person_id, at=now)
         if membership.is_lead:
             membership.is_member = False
             session.add(membership)

@@ -1,11 +1,12 @@
 """SQL aggregation per team per week. Figures are summed in the database over a team's members;
 nothing here returns a per-person figure.
 
-Team membership is ``Membership.is_member``; a parent team includes the members of all its
-sub-teams (the closure over ``Team.parent_id``). The organisation is everyone with an attributed
-event. Who was active in a week (ids only) is returned for the privacy check and goes no further.
-Artifact semantics follow ``bot.store.aggregates``: artifacts created in the week by a member,
-viewed by someone other than the creator or used before the week ends.
+A team's members for a week are the people who were members when the week ended (the
+``membership_periods`` history, see ``bot.store.memberships``); a parent team includes the
+members of all its sub-teams (the closure over ``Team.parent_id``). The organisation is everyone
+with an attributed event. Who was active in a week (ids only) is returned for the privacy check
+and goes no further. Artifact semantics follow ``bot.store.aggregates``: artifacts created in the
+week by a member, viewed by someone other than the creator or used before the week ends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -26,7 +28,8 @@ from bot.store.aggregates import (
     opened_by_someone_else,
     used_before,
 )
-from bot.store.models import Event, Membership, Team
+from bot.store.memberships import members_at
+from bot.store.models import Event, MembershipPeriod, Team
 
 Range = tuple[datetime, datetime]
 
@@ -67,20 +70,18 @@ def subtree(teams: list[TeamNode], root: int) -> frozenset[int]:
     return frozenset(seen)
 
 
-def team_members(session: Session, teams: list[TeamNode]) -> dict[int, frozenset[int]]:
-    """Member ids of every team, sub-teams' members included."""
-    direct: dict[int, set[int]] = defaultdict(set)
-    rows = session.exec(
-        select(Membership.team_id, Membership.person_id).where(col(Membership.is_member))
-    ).all()
-    for team_id, person_id in rows:
-        direct[int(team_id)].add(int(person_id))
+def team_members(
+    session: Session, teams: list[TeamNode], at: datetime
+) -> dict[int, frozenset[int]]:
+    """Member ids of every team at the instant ``at``, sub-teams' members included."""
+    direct = members_at(session, at)
     return {
-        team.id: frozenset().union(*(direct[t] for t in subtree(teams, team.id))) for team in teams
+        team.id: frozenset().union(*(direct.get(t, frozenset()) for t in subtree(teams, team.id)))
+        for team in teams
     }
 
 
-def _bucket(ranges: list[Range]) -> sa.ColumnElement[int]:
+def _bucket(ranges: list[Range]) -> sa.ColumnElement[Any]:
     return sa.case(
         *[
             (sa.and_(col(Event.occurred_at) >= start, col(Event.occurred_at) < end), index)
@@ -97,8 +98,12 @@ def _span(ranges: list[Range]) -> sa.ColumnElement[bool]:
     )
 
 
+def _int(value: Any) -> int:
+    return int(value)
+
+
 def _is_activity() -> sa.ColumnElement[bool]:
-    return sa.or_(Event.type == USAGE, col(Event.type).like("artifact.%"))
+    return sa.or_(col(Event.type) == USAGE, col(Event.type).like("artifact.%"))
 
 
 def weekly_activity(session: Session, ranges: list[Range]) -> list[WeekActivity]:
@@ -107,54 +112,61 @@ def weekly_activity(session: Session, ranges: list[Range]) -> list[WeekActivity]
         return []
     bucket = _bucket(ranges)
     people: list[set[int]] = [set() for _ in ranges]
-    for index, person_id in session.exec(
-        select(bucket, Event.person_id)
+    for index, person_id in session.execute(
+        sa.select(bucket, col(Event.person_id))
         .where(col(Event.person_id).is_not(None), _is_activity(), _span(ranges))
-        .group_by(bucket, Event.person_id)
+        .group_by(bucket, col(Event.person_id))
     ).all():
         if index is not None and person_id is not None:
-            people[int(index)].add(int(person_id))
+            people[_int(index)].add(_int(person_id))
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
     tools: list[dict[str, set[int]]] = [defaultdict(set) for _ in ranges]
-    for index, name, person_id in session.exec(
-        select(bucket, tool, Event.person_id)
-        .where(col(Event.person_id).is_not(None), Event.type == USAGE, _span(ranges))
-        .group_by(bucket, tool, Event.person_id)
+    for index, name, person_id in session.execute(
+        sa.select(bucket, tool, col(Event.person_id))
+        .where(col(Event.person_id).is_not(None), col(Event.type) == USAGE, _span(ranges))
+        .group_by(bucket, tool, col(Event.person_id))
     ).all():
         if index is not None and person_id is not None:
-            tools[int(index)][str(name)].add(int(person_id))
+            tools[_int(index)][str(name)].add(_int(person_id))
     return [
         WeekActivity(frozenset(p), {name: frozenset(ids) for name, ids in t.items()})
         for p, t in zip(people, tools, strict=True)
     ]
 
 
-def _in_scope(actor: type[Event], team_ids: frozenset[int] | None) -> sa.ColumnElement[bool]:
-    """The event's person is a member of one of ``team_ids`` (``None``: anyone attributed)."""
+def _in_scope(
+    person_id: Any, team_ids: frozenset[int] | None, at: datetime
+) -> sa.ColumnElement[bool]:
+    """The event's person was a member of one of ``team_ids`` at ``at`` (``None``: anyone
+    attributed)."""
+    column = col(person_id)
     if team_ids is None:
-        return actor.person_id.is_not(None)  # type: ignore[union-attr]
-    members = select(Membership.person_id).where(
-        col(Membership.team_id).in_(sorted(team_ids)), col(Membership.is_member)
+        return column.is_not(None)
+    members = sa.select(col(MembershipPeriod.person_id)).where(
+        col(MembershipPeriod.team_id).in_(sorted(team_ids)),
+        col(MembershipPeriod.joined_at) < at,
+        sa.or_(col(MembershipPeriod.left_at).is_(None), col(MembershipPeriod.left_at) >= at),
     )
-    return actor.person_id.in_(members)  # type: ignore[union-attr]
+    return column.in_(members)
 
 
 def team_figures(
     session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
 ) -> TeamFigures:
-    """Sums over the members of ``team_ids`` (a team's subtree; ``None`` for the organisation)."""
-    usage = session.exec(
-        select(
-            sa.func.coalesce(sa.func.sum(Event.input_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.cached_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.output_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0),
-            sa.func.coalesce(sa.func.sum(Event.requests), 0),
+    """Sums over the members of ``team_ids`` when the week ended (a team's subtree; ``None`` for
+    the organisation)."""
+    usage = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(col(Event.input_tokens)), 0),
+            sa.func.coalesce(sa.func.sum(col(Event.cached_tokens)), 0),
+            sa.func.coalesce(sa.func.sum(col(Event.output_tokens)), 0),
+            sa.func.coalesce(sa.func.sum(col(Event.cost_nanos)), 0),
+            sa.func.coalesce(sa.func.sum(col(Event.requests)), 0),
         ).where(
-            Event.type == USAGE,
+            col(Event.type) == USAGE,
             col(Event.occurred_at) >= start,
             col(Event.occurred_at) < end,
-            _in_scope(Event, team_ids),  # type: ignore[arg-type]
+            _in_scope(Event.person_id, team_ids, end),
         )
     ).one()
     input_tokens, cached_tokens, output_tokens, cost_nanos, requests = (int(v) for v in usage)
@@ -176,22 +188,22 @@ def _usage_by_tool(
     session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
 ) -> list[ToolUsage]:
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
-    rows = session.exec(
-        select(
+    rows = session.execute(
+        sa.select(
             tool,
             sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
-            sa.func.sum(Event.cost_nanos),
+            sa.func.sum(col(Event.cost_nanos)),
         )
         .where(
-            Event.type == USAGE,
+            col(Event.type) == USAGE,
             col(Event.occurred_at) >= start,
             col(Event.occurred_at) < end,
-            _in_scope(Event, team_ids),  # type: ignore[arg-type]
+            _in_scope(Event.person_id, team_ids, end),
         )
         .group_by(tool)
         .order_by(tool)
     ).all()
-    return [ToolUsage(str(name), int(tokens or 0), int(cost or 0)) for name, tokens, cost in rows]
+    return [ToolUsage(str(name), _int(tokens or 0), _int(cost or 0)) for name, tokens, cost in rows]
 
 
 def _artifact_counts(
@@ -200,16 +212,17 @@ def _artifact_counts(
     created = aliased(Event)
     viewed_by_other = opened_by_someone_else(created, end)
     was_used = used_before(created, end)
-    row = session.exec(
-        select(
-            sa.func.count(sa.distinct(created.artifact_id)),
-            sa.func.count(sa.distinct(sa.case((viewed_by_other, created.artifact_id)))),
-            sa.func.count(sa.distinct(sa.case((was_used, created.artifact_id)))),
+    artifact = col(created.artifact_id)
+    row = session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(artifact)),
+            sa.func.count(sa.distinct(sa.case((viewed_by_other, artifact)))),
+            sa.func.count(sa.distinct(sa.case((was_used, artifact)))),
         ).where(
-            created.type == CREATED,
-            created.occurred_at >= start,
-            created.occurred_at < end,
-            _in_scope(created, team_ids),  # type: ignore[arg-type]
+            col(created.type) == CREATED,
+            col(created.occurred_at) >= start,
+            col(created.occurred_at) < end,
+            _in_scope(created.person_id, team_ids, end),
         )
     ).one()
-    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    return _int(row[0] or 0), _int(row[1] or 0), _int(row[2] or 0)

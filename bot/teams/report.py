@@ -1,31 +1,38 @@
 """Team reports for ``/ai-roi`` and ``ai-roi team``: who may see what, what is safe to show.
 
 Steps: check the viewer may see the team (a lead sees the teams they lead; an admin every team and
-the organisation), gather who was active each week (ids only), decide with
-``bot.domain.privacy.visible_cells`` which team-weeks may be shown, sum the figures of those in
-SQL, and write an audit entry per report viewed. The caller commits the session.
+the organisation); for each week involved, take who was active (ids only) and who was in each team
+when the week ended; decide with ``bot.domain.privacy.decide_week`` against that week's ledger of
+released sums; record what is newly released; sum the figures of the shown cells in SQL; write an
+audit entry per report viewed. The caller commits the session.
 
-The privacy check never runs over just the team asked for: it runs over every team and the
-organisation, for the weeks shown, the trend weeks, and ``CONTEXT_WEEKS`` before them, so that no
-combination of reports — whoever asks, whichever team — can be subtracted to single someone out.
-Because earlier weeks are decided first, asking about a later week never changes what an earlier
-week showed.
+Every report decides *every* team and the organisation for its weeks, not only the one asked for,
+in a fixed order, under the week's lock: what a week shows depends only on the data and the ledger,
+never on who asked first. The ledger is global, so whatever any lead or admin can obtain for a
+week — any teams, overlapping or nested, and the organisation — never isolates fewer than k people.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.domain.privacy import CellKey, visible_cells
-from bot.domain.team_render import ORG, TeamFigures, TeamReport, TeamWeek
+from bot.domain.privacy import (
+    Candidate,
+    CellDecision,
+    HoldReason,
+    decide_week,
+    effective_k,
+    tool_row,
+    total_row,
+)
+from bot.domain.team_render import ORG, TeamReport, TeamWeek
 from bot.domain.weeks import Week, previous_weeks, week_of
 from bot.errors import NotFoundError, PermissionDeniedError, UsageError
-from bot.store.models import AuditEntry, Membership, Person, Team
+from bot.store.privacy_ledger import lock_week, record, released
 from bot.store.team_aggregates import (
     TeamNode,
     WeekActivity,
@@ -35,6 +42,7 @@ from bot.store.team_aggregates import (
     team_members,
     weekly_activity,
 )
+from bot.store.team_reports import audit_report_view, person_id_for_slack_user, teams_led_by
 from bot.store.workspace import get_setting
 
 __all__ = [
@@ -50,7 +58,6 @@ __all__ = [
 ]
 
 TREND_WEEKS = 4
-CONTEXT_WEEKS = 8
 MAX_WEEKS = 12
 AUDIT_ACTION = "team_report.view"
 MIN_GROUP_SIZE_SETTING = "min_group_size"
@@ -76,13 +83,10 @@ class _Group:
     key: str  # the privacy-check name: "team:<id>" or "org"
     name: str  # what people call it: the team name, or "org"
     team_ids: frozenset[int] | None  # the team's subtree; None for the organisation
-    members: frozenset[int] | None  # None for the organisation: everyone
 
 
 def min_group_size(session: Session) -> int:
     """k in force: the admin's ``min_group_size`` setting, never below 5."""
-    from bot.domain.privacy import effective_k
-
     return effective_k(get_setting(session, MIN_GROUP_SIZE_SETTING))
 
 
@@ -93,13 +97,7 @@ def teams_for(session: Session, viewer: Viewer) -> list[str]:
     person_id = _person_id(session, viewer)
     if person_id is None:
         return []
-    rows = session.exec(
-        select(Team.name)
-        .join(Membership, col(Membership.team_id) == col(Team.id))
-        .where(Membership.person_id == person_id, col(Membership.is_lead))
-        .order_by(col(Team.name))
-    ).all()
-    return [str(name) for name in rows]
+    return teams_led_by(session, person_id)
 
 
 def team_report(
@@ -139,17 +137,25 @@ def team_reports(
     nodes = all_teams(session)
     allowed = teams_for(session, viewer)
     wanted = _resolve_names(session, viewer, team_names, nodes, allowed)
-    groups = _groups(session, nodes)
+    groups = _groups(nodes)
     shown_weeks = [*previous_weeks(week, weeks - 1), week]
     trend_weeks = [*previous_weeks(week, TREND_WEEKS), week]
-    first = min(shown_weeks[0], trend_weeks[0])
-    universe = [*previous_weeks(first, CONTEXT_WEEKS), *_weeks_between(first, week)]
-    activity = weekly_activity(session, [w.bounds(tz) for w in universe])
-    decision = _Decision.make(groups, dict(zip(universe, activity, strict=True)), k)
+    involved = sorted({*shown_weeks, *trend_weeks})
+    activity = weekly_activity(session, [w.bounds(tz) for w in involved])
+    decision = _Decision(max(effective_k(k), k), groups, {})
+    for each, active in zip(involved, activity, strict=True):
+        decision.decide(session, nodes, each, active, tz, now)
     reports = []
     for name in wanted:
         report = _report(session, decision, groups[name], shown_weeks, trend_weeks, tz)
-        _audit(session, viewer, report, now)
+        audit_report_view(
+            session,
+            actor=viewer.actor,
+            team=report.team,
+            weeks=[str(w.week) for w in report.weeks],
+            action=AUDIT_ACTION,
+            now=now,
+        )
         reports.append(report)
     return reports
 
@@ -181,10 +187,7 @@ def _person_id(session: Session, viewer: Viewer) -> int | None:
         return viewer.person_id
     if viewer.slack_user_id is None:
         return None
-    person = session.exec(
-        select(Person).where(Person.slack_user_id == viewer.slack_user_id)
-    ).first()
-    return None if person is None else person.id
+    return person_id_for_slack_user(session, viewer.slack_user_id)
 
 
 def _resolve_names(
@@ -232,91 +235,62 @@ def _check_weeks(week: Week, weeks: int, tz: tzinfo, now: datetime) -> None:
         raise UsageError(f"{week} has not ended yet; team reports cover complete weeks only")
 
 
-def _weeks_between(first: Week, last: Week) -> list[Week]:
-    weeks = [first]
-    while weeks[-1] < last:
-        weeks.append(weeks[-1].shift(1))
-    return weeks
-
-
 # Privacy decision ---------------------------------------------------------------------------
 
 
-def _groups(session: Session, nodes: list[TeamNode]) -> dict[str, _Group]:
-    members = team_members(session, nodes)
-    groups = {ORG: _Group(_ORG_KEY, ORG, None, None)}
+def _groups(nodes: list[TeamNode]) -> dict[str, _Group]:
+    groups = {ORG: _Group(_ORG_KEY, ORG, None)}
     for node in nodes:
-        groups[node.name] = _Group(
-            f"team:{node.id}", node.name, subtree(nodes, node.id), members[node.id]
-        )
+        groups[node.name] = _Group(f"team:{node.id}", node.name, subtree(nodes, node.id))
     return groups
 
 
 @dataclass
 class _Decision:
-    """Which cells may be shown, decided once over every group and every week considered."""
+    """What each group shows in each week involved, decided against the week's ledger."""
 
     k: int
-    activity: dict[Week, WeekActivity]
     groups: dict[str, _Group]
-    visible: set[CellKey]
-    visible_tools: set[CellKey]
+    cells: dict[Week, dict[str, CellDecision]]
 
-    @classmethod
-    def make(
-        cls, groups: dict[str, _Group], activity: dict[Week, WeekActivity], k: int
-    ) -> _Decision:
-        from bot.domain.privacy import MIN_K
-
-        k = max(MIN_K, k)
-        cells: dict[CellKey, frozenset[int]] = {}
-        tool_cells: dict[str, dict[CellKey, frozenset[int]]] = defaultdict(dict)
-        for week, active in activity.items():
-            for group in groups.values():
-                cells[(group.key, week)] = _active(group, active.people)
-                for tool, users in active.tool_users.items():
-                    tool_cells[tool][(f"{group.key}/{tool}", week)] = _active(group, users)
-        visible = visible_cells(cells, k, week_span=TREND_WEEKS)
-        visible_tools: set[CellKey] = set()
-        for per_tool in tool_cells.values():
-            visible_tools |= visible_cells(per_tool, k, week_span=TREND_WEEKS)
-        return cls(k, activity, groups, visible, visible_tools)
+    def decide(
+        self,
+        session: Session,
+        nodes: list[TeamNode],
+        week: Week,
+        active: WeekActivity,
+        tz: tzinfo,
+        now: datetime,
+    ) -> None:
+        _, end = week.bounds(tz)
+        members = team_members(session, nodes, end)
+        tools_by_person: dict[int, set[str]] = defaultdict(set)
+        for tool, users in active.tool_users.items():
+            for person in users:
+                tools_by_person[person].add(tool)
+        candidates = []
+        for group in self.groups.values():
+            people = active.people
+            if group.team_ids is not None:
+                node_id = int(group.key.removeprefix("team:"))
+                people = people & members.get(node_id, frozenset())
+            tools = {
+                tool: tool_row(users & people, tool)
+                for tool, users in active.tool_users.items()
+                if users & people
+            }
+            candidates.append(
+                Candidate(group.key, people, total_row(people, tools_by_person), tools)
+            )
+        lock_week(session, str(week), now)
+        result = decide_week(released(session, str(week)), candidates, self.k)
+        record(session, str(week), result.released, now)
+        self.cells[week] = result.cells
 
     def team_week(self, session: Session, group: _Group, week: Week, tz: tzinfo) -> TeamWeek:
-        if (group.key, week) not in self.visible:
-            return TeamWeek(week, None)
+        cell = self.cells[week].get(group.key, CellDecision(False, HoldReason.TOO_FEW))
+        if not cell.shown:
+            return TeamWeek(week, None, cell.reason)
         start, end = week.bounds(tz)
         figures = team_figures(session, group.team_ids, start, end)
-        return TeamWeek(week, self._safe_tools(figures, group, week))
-
-    def _safe_tools(self, figures: TeamFigures, group: _Group, week: Week) -> TeamFigures:
-        """The tool breakdown only when every tool used in this cell may be shown on its own:
-        a hidden tool would otherwise be the total minus the tools shown."""
-        used = {
-            tool for tool, users in self.activity[week].tool_users.items() if _active(group, users)
-        }
-        if all((f"{group.key}/{tool}", week) in self.visible_tools for tool in used):
-            return figures
-        return replace(figures, by_tool=())
-
-
-def _active(group: _Group, people: frozenset[int]) -> frozenset[int]:
-    return people if group.members is None else people & group.members
-
-
-# Audit --------------------------------------------------------------------------------------
-
-
-def _audit(session: Session, viewer: Viewer, report: TeamReport, now: datetime) -> None:
-    """One entry per report viewed: who, which team, which weeks — never a number of people."""
-    details = {"weeks": [str(w.week) for w in report.weeks]}
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=viewer.actor[:64],
-            action=AUDIT_ACTION,
-            target=report.team[:200],
-            details=json.dumps(details, sort_keys=True),
-        )
-    )
-    session.flush()
+        return TeamWeek(week, figures if cell.breakdown else replace(figures, by_tool=()))

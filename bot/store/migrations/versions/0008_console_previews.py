@@ -4,7 +4,7 @@ Digests printed to the console (``DIGEST_DELIVERY=console``, ``serve`` without S
 ``sent``; once Slack was connected those people never got that week's DM. They become
 ``preview`` rows, which a Slack delivery takes over.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
