@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.facts import SPARK, ToolUsage
-from bot.domain.units import display_count, display_usd, format_usd
+from bot.domain.money import format_money
+from bot.domain.units import display_count, format_usd
 from bot.domain.weeks import Week
 from bot.slack.blocks.limits import (
     FALLBACK_TEXT,
@@ -161,13 +162,13 @@ def _figure_lines(figures: TeamFigures) -> list[str]:
     lines = [
         f"  tokens     {figures.tokens:,} · input {figures.input_tokens:,} "
         f"(cached {figures.cached_tokens:,}) · output {figures.output_tokens:,}",
-        f"  cost       ${format_usd(figures.cost_nanos)} over {figures.requests:,} requests",
+        f"  cost       {format_money(figures.cost_nanos)} over {figures.requests:,} requests",
         f"  artifacts  {figures.artifacts_created:,} created · "
         f"{figures.artifacts_viewed_by_others:,} viewed by others · {figures.artifacts_used:,} used",
     ]
     for tool in figures.by_tool:
         lines.append(
-            f"  tool       {tool.tool}: {tool.tokens:,} tokens, ${format_usd(tool.cost_nanos)}"
+            f"  tool       {tool.tool}: {tool.tokens:,} tokens, {format_money(tool.cost_nanos)}"
         )
     return lines
 
@@ -204,7 +205,7 @@ def _week_block(week: TeamWeek) -> dict[str, Any]:
     figures = week.figures
     fields = [
         f"*Tokens*\n{display_count(figures.tokens)}",
-        f"*Cost*\n{display_usd(figures.cost_nanos)}",
+        f"*Cost*\n{format_money(figures.cost_nanos)}",
         f"*Requests*\n{display_count(figures.requests)}",
         f"*Artifacts created*\n{display_count(figures.artifacts_created)}",
         f"*Viewed by others*\n{display_count(figures.artifacts_viewed_by_others)}",
@@ -213,7 +214,7 @@ def _week_block(week: TeamWeek) -> dict[str, Any]:
     if figures.by_tool:
         tools = "\n".join(
             f"{escape(tool.tool)}: {display_count(tool.tokens)} tokens, "
-            f"{display_usd(tool.cost_nanos)}"
+            f"{format_money(tool.cost_nanos)}"
             for tool in figures.by_tool
         )
         fields.append(f"*By tool*\n{tools}")

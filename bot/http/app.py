@@ -21,7 +21,7 @@ from bot.errors import (
     UnknownSourceError,
     UnsupportedMediaError,
 )
-from bot.http import health, slack_events, webhooks
+from bot.http import health, schema, slack_events, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def build_http_app(context: AppContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(slack_events.router)
+    schema.install(app)  # GET /schemas/usage-event.json; the /webhooks/usage body in /openapi.json
     if context.settings.slack_bot_token and context.settings.slack_signing_secret:
         from bot.slack.app import build_bolt_app
 
