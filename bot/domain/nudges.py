@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bot.domain.facts import Facts
-from bot.domain.reflection import noun
 from bot.domain.money import format_money
+from bot.domain.reflection import noun
 from bot.domain.units import NANOS_PER_USD
 
 WARNING, INFO = "warning", "info"

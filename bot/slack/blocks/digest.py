@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.facts import Facts
-from bot.domain.reflection import noun
 from bot.domain.money import format_money
+from bot.domain.reflection import noun
 from bot.domain.units import display_count
 from bot.slack import ids
 from bot.slack.blocks.limits import (
