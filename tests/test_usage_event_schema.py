@@ -14,8 +14,8 @@ import pytest
 from bot.demo.synthetic import generate
 from bot.demo.vendor_formats import via_gateway
 from bot.domain.weeks import Week
-from bot.ingest.adapters import generic
 from bot.http.schema import USAGE_EVENT_SCHEMA
+from bot.ingest.adapters import generic
 from tests.conftest import WEBHOOK_TOKEN, LiveServer
 from tests.helpers import artifact_event, usage_event
 
