@@ -513,11 +513,15 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.settings import load_settings
     from bot.store.db import create_engine, current_revision, upgrade
 
+    from alembic.util.exc import CommandError
+
     settings = load_settings()
     engine = create_engine(settings.database_url)
     try:
         upgrade(engine)
         print(f"database is at revision {current_revision(engine)}")
+    except CommandError as exc:  # e.g. a revision from a newer ai-roi
+        raise AiRoiError(f"cannot migrate: {exc}") from None
     finally:
         engine.dispose()
     return 0
