@@ -510,10 +510,10 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util.exc import CommandError
+
     from bot.settings import load_settings
     from bot.store.db import create_engine, current_revision, upgrade
-
-    from alembic.util.exc import CommandError
 
     settings = load_settings()
     engine = create_engine(settings.database_url)

@@ -70,6 +70,25 @@ def test_any_command_on_a_fresh_sqlite_file_works(tmp_path: Path, first: list[st
         assert done.stderr.startswith("ai-roi: ") and "database error" not in done.stderr
 
 
+def test_commands_started_together_on_a_fresh_sqlite_file_all_work(tmp_path: Path) -> None:
+    """``serve`` and a cron job starting at once: whichever migrates, the others go on."""
+    url = f"sqlite:///{tmp_path / 'together.db'}"
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": url}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "sources"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), p.communicate()[1]) for p in processes]
+    assert [code for code, _ in results] == [0, 0, 0], results
+
+
 def test_a_sqlite_database_behind_is_brought_up_to_date(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)

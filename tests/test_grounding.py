@@ -8,8 +8,8 @@ import pytest
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
 from bot.domain.grounding import MAX_CHARS, check_grounding, find_numbers
-from bot.domain.reflection import template_reflection
 from bot.domain.money import format_money
+from bot.domain.reflection import template_reflection
 from bot.domain.units import display_count, display_usd
 from bot.domain.weeks import parse_week
 from tests.support.facts import ana_week

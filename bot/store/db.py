@@ -20,6 +20,11 @@ from sqlmodel import Session
 
 from bot.errors import AiRoiError, ConfigError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory file locks; migrate without one
+    fcntl = None  # type: ignore[assignment]
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x41_49_52_4F_4D  # "AIROM": one migration run at a time (PostgreSQL)
 UPGRADE_HINT = "run `ai-roi db upgrade`"
@@ -100,8 +105,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On PostgreSQL the run holds a session advisory lock, so replicas starting together take turns:
     the first migrates, the others wait for it and then find nothing left to do.
     """
-    if engine.dialect.name != "postgresql":
-        command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name == "sqlite":
+        with _sqlite_migration_lock(engine):
+            command.upgrade(alembic_config(engine), revision)
         return
     with engine.connect() as lock:
         lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
@@ -110,6 +116,24 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         finally:
             lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
             lock.commit()
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates a SQLite file at a time (``serve`` and a cron job starting together):
+    an exclusive lock on ``<database>.migrate-lock`` beside it. SQLite commits each DDL statement
+    on its own, so without it a second process sees half-made tables."""
+    database = engine.url.database
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    path = Path(database).expanduser().resolve()
+    with path.with_name(f"{path.name}.migrate-lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_ready(engine: Engine) -> None:
