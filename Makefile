@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench serve clean
+.PHONY: demo test lint typecheck bench serve lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ai-roi needs Python 3.11 or newer"'
@@ -34,6 +34,11 @@ bench: $(STAMP)  ## on demand: ingest and digest benchmarks
 
 serve: $(STAMP)
 	$(BIN)/ai-roi serve
+
+lock: $(STAMP)  ## refresh requirements.lock (exact versions and hashes, for the container image)
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4,<8"
+	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

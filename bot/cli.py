@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot import __version__
 from bot.errors import AiRoiError, UsageError
 
 if TYPE_CHECKING:
@@ -28,7 +30,36 @@ Command = Callable[[argparse.Namespace], int]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("ai-roi").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see `{self.prog} --help`)")
+
+
+def _epilog() -> str:
+    from bot.domain.directory import IDENTITY_COLUMNS
+    from bot.ingest.adapters import ADAPTERS
+
+    return f"""\
+sources (ai-roi ingest --source, POST /webhooks/SOURCE; "usage" is the generic event schema):
+  {", ".join(sorted(ADAPTERS))}
+
+directory CSV columns (ai-roi directory import):
+  email (required), name, team and lead_of (team names, ';'-separated),
+  identities: {", ".join(IDENTITY_COLUMNS)}
+
+settings: environment variables or a .env file (see .env.example); DATABASE_URL defaults to
+  the embedded SQLite database var/ai-roi.db, which any command migrates on first use.
+
+examples:
+  ai-roi demo                                   a synthetic organisation, digests on the console
+  ai-roi directory import people.csv            who is who, teams and leads
+  ai-roi ingest --source litellm export.json    backfill through the webhook pipeline
+  ai-roi facts --user ana@example.com           the numbers of Ana's last complete week
+  ai-roi digest --dry-run                       preview this week's digests, send nothing
+  WEBHOOK_TOKENS=… ai-roi serve --port 3000     webhooks, Slack and the weekly schedule
+
+exit codes: 0 success, 1 failure (one line on stderr), 2 usage error
+"""
 
 
 def _week_arg(text: str) -> str:
@@ -41,7 +72,13 @@ def _week_arg(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ai-roi", description="Private weekly feedback on AI use, in Slack.")
+    parser = _Parser(
+        prog="ai-roi",
+        description="Private weekly feedback on AI use, in Slack.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ai-roi {__version__}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -93,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser(
         "ingest", help="import events from files through the ingest pipeline"
     )
-    ingest.add_argument("--source", required=True, help="usage (generic schema) or a vendor source")
+    ingest.add_argument(
+        "--source",
+        required=True,
+        help="usage (generic schema) or a vendor source; see `ai-roi --help` for the list",
+    )
     ingest.add_argument("files", nargs="+", metavar="FILE", help="'-' reads standard input")
     ingest.add_argument(
         "--batch-size", type=int, default=None, help="records per transaction (default 5,000)"
@@ -111,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="directory_command", required=True, parser_class=_Parser
     )
     directory_import = directory_commands.add_parser(
-        "import", help="upsert people, teams, leads, identities"
+        "import",
+        help="upsert people, teams, leads, identities",
+        description="Upsert people, teams, leads and vendor identities from a CSV file. Columns: "
+        "email (required), name, team, lead_of (';'-separated team names), "
+        "openai_user_id, anthropic_account_id, github_login, slack_user_id, datadog_handle.",
     )
     directory_import.add_argument("file", metavar="FILE.csv")
     directory_import.set_defaults(handler=cmd_directory_import)
@@ -142,10 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 @contextmanager
 def _context() -> Iterator[AppContext]:
     """Settings and database for one command; connections are closed when it ends."""
+    from bot.store.db import ensure_ready
     from bot.wiring import build_context
 
     context = build_context()
     try:
+        ensure_ready(context.engine)
         yield context
     finally:
         context.engine.dispose()
@@ -206,7 +253,7 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
     lines = [
         f"{data['user']} · {data['week']}",
         f"  tokens     input {tokens['input']:,} (cached {tokens['cached']:,}) · output {tokens['output']:,}",
-        f"  cost       ${data['cost_usd']} over {data['requests']:,} requests",
+        f"  cost       {_money(data['cost_usd'])} over {data['requests']:,} requests",
         f"  artifacts  {artifacts['created']} created · {artifacts['viewed_by_others']} viewed by others"
         f" · {artifacts['used']} used · {artifacts['viewers']} distinct viewers",
     ]
@@ -216,12 +263,21 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
             f" · {counts['used']} used"
         )
     for tool, usage in data["by_tool"].items():
-        lines.append(f"  tool       {tool}: {usage['tokens']:,} tokens, ${usage['cost_usd']}")
+        lines.append(
+            f"  tool       {tool}: {usage['tokens']:,} tokens, {_money(usage['cost_usd'])}"
+        )
     baseline = data["baseline"]
     lines.append(
         f"  baseline   median {baseline['tokens_median']:,} tokens over {baseline['weeks']} weeks"
     )
     return "\n".join(lines)
+
+
+def _money(cost_usd: str) -> str:
+    from bot.domain.money import format_money
+    from bot.domain.units import usd_to_nanos
+
+    return format_money(usd_to_nanos(cost_usd))
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -490,6 +546,8 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util.exc import CommandError
+
     from bot.settings import load_settings
     from bot.store.db import create_engine, current_revision, upgrade
 
@@ -498,6 +556,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     try:
         upgrade(engine)
         print(f"database is at revision {current_revision(engine)}")
+    except CommandError as exc:  # e.g. a revision from a newer ai-roi
+        raise AiRoiError(f"cannot migrate: {exc}") from None
     finally:
         engine.dispose()
     return 0
@@ -516,21 +576,58 @@ def cmd_forget(args: argparse.Namespace) -> int:
 # Entry point -------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def _one_line(text: str) -> str:
+    """Error text on one line (a database driver's message may span several)."""
+    return " ".join(text.split())
+
+
+def _database_error(exc: Exception) -> str:
+    """What went wrong with the database, without the SQL, the parameters or a password."""
+    reason = getattr(exc, "orig", None) or exc
+    first = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    return f"database error: {_one_line(first)}"
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (``ai-roi demo | head``): stop writing, quietly."""
     try:
-        args = build_parser().parse_args(argv)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if not arguments:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        args = parser.parse_args(arguments)
         handler: Command = args.handler
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()
+        return code
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(f"ai-roi: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except AiRoiError as exc:
-        print(f"ai-roi: {exc}", file=sys.stderr)
+        print(f"ai-roi: {_one_line(str(exc))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # as if killed by SIGPIPE, what the shell reports for `… | head`
     except KeyboardInterrupt:
         return 130
+    except SQLAlchemyError as exc:
+        log.debug("database error", exc_info=True)
+        print(f"ai-roi: {_database_error(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:  # the last resort: one line on stderr, traceback in the log
         log.debug("unexpected error", exc_info=True)
-        print(f"ai-roi: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"ai-roi: unexpected {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
         return 1

@@ -115,10 +115,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
-            raise ValueError("use the psycopg 3 driver: postgresql+psycopg://…")
+        # postgresql:// and postgres:// are what hosting providers hand out: use psycopg 3 for them.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value.removeprefix(prefix)
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must be a sqlite:/// or postgresql:// URL (postgresql+psycopg:// also works)"
+            )
         return value
 
     @field_validator("org_timezone")

@@ -159,3 +159,50 @@ def test_console_script_and_db_upgrade_in_a_subprocess(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().startswith("ai-roi: ORG_TIMEZONE: unknown time zone")
+
+
+def test_bare_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ai-roi") and "serve" in err and "examples:" in err
+
+
+def test_help_lists_sources_csv_columns_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.domain.directory import KNOWN_COLUMNS
+    from bot.ingest.adapters import ADAPTERS
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert all(source in text for source in ADAPTERS)
+    assert all(column in text for column in KNOWN_COLUMNS)
+    assert "examples:" in text and "ai-roi directory import people.csv" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["digest", "--week", "someday"], 2),
+        (["ingest", "--source", "usage", "e.json", "--batch-size", "0"], 2),
+        (["nonsense"], 2),
+        (["ingest", "--source", "nowhere", "e.json"], 1),
+        (["directory", "import", "missing.csv"], 1),
+    ],
+)
+def test_every_error_is_one_line_with_the_prefix(
+    argv: list[str], code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.startswith("ai-roi: ") and err.count("\n") == 1, err
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ana:s3cret-pw@127.0.0.1:1/ai_roi")
+    assert main(["sources"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ai-roi: database error: ") and err.count("\n") == 1, err
+    assert "s3cret-pw" not in err and "SELECT" not in err

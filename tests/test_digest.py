@@ -53,7 +53,7 @@ def words(text: str) -> int:
 def test_template_for_the_prolific_builder() -> None:
     text = template_reflection(facts(), week_label="Nov 16–22")
     assert text.startswith("40 dashboards created, 2 viewed by others.")
-    assert "1.9M tokens ($23)." in text
+    assert "1.9M tokens ($23.41)." in text
     assert text.endswith("Which of the 38 unopened dashboards would you not build again?")
     assert "paid off" not in text  # no praise for work nobody opened
     assert words(text) <= 60
@@ -71,7 +71,7 @@ def test_template_for_usage_without_artifacts_and_for_nothing_at_all() -> None:
     text = template_reflection(
         facts(created=0, viewed=0, viewers=0, tokens=45_000), week_label="Nov 16–22"
     )
-    assert text.startswith("45K tokens ($23).")
+    assert text.startswith("45K tokens ($23.41).")
     empty = build_facts(
         user="x@example.com",
         week="2026-W47",

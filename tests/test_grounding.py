@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
 from bot.domain.grounding import MAX_CHARS, check_grounding, find_numbers
+from bot.domain.money import format_money
 from bot.domain.reflection import template_reflection
 from bot.domain.units import display_count, display_usd
 from bot.domain.weeks import parse_week
@@ -101,6 +102,7 @@ def test_display_forms_of_every_count_and_amount_pass() -> None:
         assert check_grounding(f"You used {display_count(count)} tokens. Why?", FACTS).ok
     for nanos in (usage.cost_nanos, *(t.cost_nanos for t in FACTS.by_tool)):
         assert check_grounding(f"That cost {display_usd(nanos)}. Why?", FACTS).ok
+        assert check_grounding(f"That cost {format_money(nanos)}. Why?", FACTS).ok
 
 
 def test_tiny_amounts_shown_as_less_than_a_cent_pass() -> None:

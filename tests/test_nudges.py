@@ -78,7 +78,7 @@ def test_spend_without_outcome_and_cost_per_used() -> None:
         facts(created=2, viewed=1, tokens=1000, cost_usd=30, viewers=1), Thresholds()
     )
     assert rules(expensive) == ["cost_per_used_artifact", "praise"]
-    assert expensive[0]["message"] == "$30 per artifact someone opened or used."
+    assert expensive[0]["message"] == "$30.00 per artifact someone opened or used."
 
 
 def test_each_rule_once_recovery_and_praise() -> None:

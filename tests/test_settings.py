@@ -41,7 +41,7 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     [
         ("ORG_TIMEZONE", "Mars/Olympus", "ORG_TIMEZONE: unknown time zone"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
-        ("DATABASE_URL", "postgresql://u@h/db", "psycopg"),
+        ("DATABASE_URL", "postgresql+psycopg2://u:hunter2@h/db", "DATABASE_URL: must be a sqlite"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN: must be a bot token"),
         ("SLACK_BOT_TOKEN", "xoxb-your-token", "SLACK_BOT_TOKEN: is still the placeholder"),
         ("WEBHOOK_SECRETS", "plainsecret", "WEBHOOK_SECRETS"),
@@ -56,6 +56,16 @@ def test_invalid_values_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         load_settings(env_file=None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://u:pw@db.example.com:5432/app", "postgres://u:pw@db.example.com:5432/app"],
+)
+def test_hosted_postgres_urls_use_psycopg(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings = load_settings(env_file=None)
+    assert settings.database_url == "postgresql+psycopg://u:pw@db.example.com:5432/app"
 
 
 def test_slack_delivery_without_a_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

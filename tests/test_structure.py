@@ -181,6 +181,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 UNITS = sorted(ALLOWED, key=len, reverse=True)  # longest first: bot.slack.blocks before bot.slack
 
+
 def unit_of(module: str) -> str | None:
     """The table's unit of a dotted module name; None for the standard library and third parties."""
     return next((u for u in UNITS if module == u or module.startswith(u + ".")), None)

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bot.domain.facts import Facts
+from bot.domain.money import format_money
 from bot.domain.reflection import noun
-from bot.domain.units import NANOS_PER_USD, display_usd
+from bot.domain.units import NANOS_PER_USD
 
 WARNING, INFO = "warning", "info"
 RULES = ("unused_artifacts", "spend_spike", "spend_without_outcome", "cost_per_used_artifact")
@@ -119,7 +120,7 @@ def evaluate(
             _nudge(
                 "spend_without_outcome",
                 INFO,
-                f"{display_usd(cost)} spent with no artifact or outcome recorded.",
+                f"{format_money(cost)} spent with no artifact or outcome recorded.",
             )
         )
 
@@ -129,7 +130,7 @@ def evaluate(
             _nudge(
                 "cost_per_used_artifact",
                 INFO,
-                f"{display_usd(cost // useful)} per artifact someone opened or used.",
+                f"{format_money(cost // useful)} per artifact someone opened or used.",
             )
         )
 

@@ -42,7 +42,7 @@ Rules:
 - First praise what others opened or used, then mention what went unused.
 - Never rank them or compare them with other people or teams.
 - Use only numbers from the facts, or a simple percentage or difference of them. \
-Never invent, estimate or add a number. Write big counts like 1.9M or 120K, money like $23.
+Never invent, estimate or add a number. Write big counts like 1.9M or 120K, money like $23.40 (whole dollars from $100: $1,204).
 - No other names, email addresses or @mentions.
 - End with exactly one question that helps them choose what to do next week.
 Facts: tokens.input includes cached tokens. artifacts.viewed_by_others counts their artifacts \

@@ -7,7 +7,8 @@ Every number it writes is one of the facts' numbers or a difference of two of th
 from __future__ import annotations
 
 from bot.domain.facts import Facts, KindCounts
-from bot.domain.units import display_count, display_usd
+from bot.domain.money import format_money
+from bot.domain.units import display_count
 
 PLURALS = {
     "dashboard": ("dashboard", "dashboards"),
@@ -51,7 +52,7 @@ def _usage_sentence(facts: Facts) -> str | None:
     tokens = facts.usage.tokens
     if tokens == 0:
         return None
-    cost = f" ({display_usd(facts.usage.cost_nanos)})" if facts.usage.cost_nanos else ""
+    cost = f" ({format_money(facts.usage.cost_nanos)})" if facts.usage.cost_nanos else ""
     return f"{display_count(tokens)} tokens{cost}."
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.facts import SPARK, ToolUsage
+from bot.domain.money import format_money
 from bot.domain.privacy import HoldReason
 from bot.domain.units import format_usd
 from bot.domain.weeks import Week
@@ -169,12 +170,12 @@ def _figure_lines(figures: TeamFigures) -> list[str]:
     lines = [
         f"  tokens     {figures.tokens:,} · input {figures.input_tokens:,} "
         f"(cached {figures.cached_tokens:,}) · output {figures.output_tokens:,}",
-        f"  cost       ${format_usd(figures.cost_nanos)} over {figures.requests:,} requests",
+        f"  cost       {format_money(figures.cost_nanos)} over {figures.requests:,} requests",
         f"  artifacts  {figures.artifacts_created:,} created · "
         f"{figures.artifacts_viewed_by_others:,} viewed by others · {figures.artifacts_used:,} used",
     ]
     for tool in figures.by_tool:
         lines.append(
-            f"  tool       {tool.tool}: {tool.tokens:,} tokens, ${format_usd(tool.cost_nanos)}"
+            f"  tool       {tool.tool}: {tool.tokens:,} tokens, {format_money(tool.cost_nanos)}"
         )
     return lines

@@ -22,7 +22,7 @@ from bot.errors import (
     UnknownSourceError,
     UnsupportedMediaError,
 )
-from bot.http import health, slack_events, webhooks
+from bot.http import health, schema, slack_events, webhooks
 from bot.http.limits import BodyTimeoutError
 
 # When the database cannot be reached, senders are told to retry after this many seconds.
@@ -68,6 +68,7 @@ def build_http_app(context: AppContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(slack_events.router)
+    schema.install(app)  # GET /schemas/usage-event.json; the /webhooks/usage body in /openapi.json
     if context.settings.slack_bot_token and context.settings.slack_signing_secret:
         from bot.slack.app import build_bolt_app
 

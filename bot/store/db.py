@@ -12,17 +12,38 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from bot.errors import ConfigError
+from bot.errors import AiRoiError, ConfigError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory file locks; migrate without one
+    fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x41_49_52_4F_4D  # "AIROM": one migration run at a time (PostgreSQL)
+UPGRADE_HINT = "run `ai-roi db upgrade`"
+
+
+class DatabaseNotReadyError(AiRoiError):
+    """The database is not at the schema this version of ai-roi needs (message says what to do)."""
+
+
+def psycopg_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` (what hosting providers hand out) → psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; its folder is made."""
+    url = psycopg_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -74,8 +95,71 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (``ai-roi db upgrade``)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply migrations up to ``revision`` (``ai-roi db upgrade``, and ``serve`` at start).
+
+    On PostgreSQL the run holds a session advisory lock, so replicas starting together take turns:
+    the first migrates, the others wait for it and then find nothing left to do.
+    """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_migration_lock(engine):
+            command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            lock.commit()
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates a SQLite file at a time (``serve`` and a cron job starting together):
+    an exclusive lock on ``<database>.migrate-lock`` beside it. SQLite commits each DDL statement
+    on its own, so without it a second process sees half-made tables."""
+    database = engine.url.database
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    path = Path(database).expanduser().resolve()
+    with path.with_name(f"{path.name}.migrate-lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_ready(engine: Engine) -> None:
+    """Make sure a command can use the database: the embedded SQLite is migrated on first use
+    (and after an update); a PostgreSQL database that is not current is refused with one line
+    saying to run ``ai-roi db upgrade`` (several replicas share it: migrating is a deliberate step).
+    """
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if current is not None and not _known_revision(current):
+        raise DatabaseNotReadyError(
+            f"the database is at revision {current}, which this version of ai-roi does not know "
+            f"(it expects {head}): run a newer ai-roi"
+        )
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+        return
+    if current is None:
+        raise DatabaseNotReadyError(f"the database has no ai-roi tables yet: {UPGRADE_HINT}")
+    raise DatabaseNotReadyError(
+        f"the database is at revision {current}, this version needs {head}: {UPGRADE_HINT}"
+    )
+
+
+def _known_revision(revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://")))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def head_revision() -> str | None:

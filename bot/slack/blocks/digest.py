@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.facts import Facts
+from bot.domain.money import format_money
 from bot.domain.reflection import noun
-from bot.domain.units import display_count, display_usd
+from bot.domain.units import display_count
 from bot.slack import ids
 from bot.slack.blocks.limits import (
     FALLBACK_TEXT,
@@ -47,7 +48,7 @@ def fact_fields(facts: Facts) -> list[dict[str, Any]]:
     fields = [
         f"*Tokens*\n{display_count(usage.tokens)} (in {display_count(usage.input_tokens)}, "
         f"cached {display_count(usage.cached_tokens)}, out {display_count(usage.output_tokens)})",
-        f"*Cost*\n{display_usd(usage.cost_nanos)} over {usage.requests} requests",
+        f"*Cost*\n{format_money(usage.cost_nanos)} over {usage.requests} requests",
         f"*Created*\n{facts.artifacts_created} artifacts",
         f"*Opened by others*\n{facts.artifacts_viewed_by_others} of {facts.artifacts_created}"
         f" · {facts.viewers} {'person' if facts.viewers == 1 else 'people'}",
@@ -69,7 +70,7 @@ def kind_lines(facts: Facts) -> str:
 def tool_line(facts: Facts) -> str:
     shown = facts.by_tool[:MAX_TOOLS_SHOWN]
     parts = [
-        f"{escape(t.tool)} {display_count(t.tokens)} ({display_usd(t.cost_nanos)})" for t in shown
+        f"{escape(t.tool)} {display_count(t.tokens)} ({format_money(t.cost_nanos)})" for t in shown
     ]
     rest = facts.by_tool[MAX_TOOLS_SHOWN:]
     if rest:
@@ -166,7 +167,7 @@ def digest_text(facts: Facts, reflection: str, *, week_label: str) -> str:
     lines = [
         f"Your AI week, {week_label}",
         reflection,
-        f"Tokens {display_count(usage.tokens)} · cost {display_usd(usage.cost_nanos)} · "
+        f"Tokens {display_count(usage.tokens)} · cost {format_money(usage.cost_nanos)} · "
         f"{usage.requests} requests · trend {trend_text(facts)}",
         f"Artifacts: {facts.artifacts_created} created, {facts.artifacts_viewed_by_others} opened by others, "
         f"{facts.artifacts_used} used, {facts.viewers} distinct viewers",

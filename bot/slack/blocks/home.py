@@ -8,7 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.facts import Facts
-from bot.domain.units import display_count, display_usd
+from bot.domain.money import format_money
+from bot.domain.units import display_count
 from bot.slack import ids
 from bot.slack.blocks.admin_home import (
     INPUT,
@@ -131,7 +132,7 @@ def home_view(state: HomeState) -> dict[str, Any]:
     else:
         blocks.append(
             _section(
-                f"{display_count(facts.usage.tokens)} tokens · {display_usd(facts.usage.cost_nanos)} · "
+                f"{display_count(facts.usage.tokens)} tokens · {format_money(facts.usage.cost_nanos)} · "
                 f"{facts.artifacts_created} created · {facts.artifacts_viewed_by_others} opened by others · "
                 f"{facts.artifacts_used} used"
             )

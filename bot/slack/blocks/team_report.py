@@ -16,7 +16,8 @@ from bot.domain.team_render import (
     render_text,
     trend_sparkline,
 )
-from bot.domain.units import display_count, display_usd
+from bot.domain.money import format_money
+from bot.domain.units import display_count
 from bot.slack.blocks.limits import (
     FALLBACK_TEXT,
     FIELD_TEXT,
@@ -59,7 +60,7 @@ def _week_block(week: TeamWeek) -> dict[str, Any]:
     figures = week.figures
     fields = [
         f"*Tokens*\n{display_count(figures.tokens)}",
-        f"*Cost*\n{display_usd(figures.cost_nanos)}",
+        f"*Cost*\n{format_money(figures.cost_nanos)}",
         f"*Requests*\n{display_count(figures.requests)}",
         f"*Artifacts created*\n{display_count(figures.artifacts_created)}",
         f"*Viewed by others*\n{display_count(figures.artifacts_viewed_by_others)}",
@@ -68,7 +69,7 @@ def _week_block(week: TeamWeek) -> dict[str, Any]:
     if figures.by_tool:
         tools = "\n".join(
             f"{escape(tool.tool)}: {display_count(tool.tokens)} tokens, "
-            f"{display_usd(tool.cost_nanos)}"
+            f"{format_money(tool.cost_nanos)}"
             for tool in figures.by_tool
         )
         fields.append(f"*By tool*\n{tools}")
