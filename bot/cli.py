@@ -241,11 +241,18 @@ def cmd_team(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from bot.digest.service import digest_now
+    from bot.observability.progress import tty_progress
 
     with _context() as context:
         week = _week(args, context)
+        progress = tty_progress(sys.stderr, "people") if sys.stderr.isatty() else None
         outcomes = digest_now(
-            context, week=week, user=args.user, dry_run=args.dry_run, out=sys.stdout
+            context,
+            week=week,
+            user=args.user,
+            dry_run=args.dry_run,
+            out=sys.stdout,
+            progress=progress,
         )
     for outcome in outcomes:
         if outcome.status == "preview" and outcome.text:
@@ -481,7 +488,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.observability.logs import configure_logging
+
+    configure_logging()  # WARNING and up on stderr; `serve` applies LOG_LEVEL and LOG_FORMAT
     try:
         args = build_parser().parse_args(argv)
         handler: Command = args.handler

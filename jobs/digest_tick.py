@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ def digest_tick(
 ) -> TickReport:
     """One tick: deliver every digest that is due now and not yet delivered."""
     now = context.clock()
+    started = time.monotonic()
     org_tz = context.settings.timezone
     report = TickReport(now=now)
     with leadership(context.engine) as leader:
@@ -151,11 +153,13 @@ def digest_tick(
                         facts=facts,
                     )
     log.info(
-        "digest tick: %s due, %d sent, %d skipped, %d failed",
+        "digest tick: %s due, %d sent, %d skipped, %d failed in %.1f s",
         report.due,
         report.count("sent"),
         report.count("skipped"),
         report.count("failed"),
+        time.monotonic() - started,
+        extra={"outcome": "failed" if report.count("failed") else "ok"},
     )
     return report
 

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.errors import AiRoiError
+from bot.observability import metrics
 from bot.outbound.clients import slack_web_client
 from bot.outbound.gate import RateGate, shared_gate
 from bot.store import slack_directory
@@ -49,6 +50,7 @@ def call_slack(
             response = exc.response
             if response.status_code == 429 and attempt < MAX_ATTEMPTS:
                 gate.retry_after(_retry_after(response.headers))
+                metrics.count_rate_limited("slack", name, _retry_after(response.headers))
                 continue
             code = response.get("error") if response.status_code != 429 else "ratelimited"
             raise SlackSyncError(f"Slack {name} failed: {code}") from None

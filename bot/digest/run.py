@@ -17,6 +17,7 @@ from bot.digest.weekly_facts import facts_for
 from bot.domain.facts import Facts
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week
+from bot.observability import metrics
 from bot.slack.blocks.digest import digest_message
 from bot.store import deliveries
 from bot.store.db import transaction
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 Writer = Callable[[Facts, Person, str, str], Reflection]
+Progress = Callable[[int, int], None]  # (people done, people in all), called after each
 
 
 def summarizer_writer(summarizer: Summarizer) -> Writer:
@@ -82,6 +84,7 @@ def run_digest(
     dry_run: bool = False,
     writer: Writer = template_writer,
     facts: Mapping[int, Facts] | None = None,
+    progress: Progress | None = None,
 ) -> list[DigestOutcome]:
     """Build and (unless ``dry_run``) deliver each person's digest for ``week``.
 
@@ -94,7 +97,8 @@ def run_digest(
     """
     given = facts or {}
     outcomes = []
-    for person in people:
+    people = list(people)
+    for done, person in enumerate(people, 1):
         try:
             known = given.get(person.id) if person.id is not None else None
             outcomes.append(_one(engine, person, week, tz, deliverer, now, dry_run, writer, known))
@@ -103,6 +107,9 @@ def run_digest(
                 raise
             log.exception("digest for person %s failed", person.id)
             outcomes.append(DigestOutcome(person.email, display_name(person), "failed", str(exc)))
+        if progress is not None:
+            progress(done, len(people))
+    metrics.count_digests(outcomes)
     return outcomes
 
 

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.deliverers import ConsoleDeliverer, Deliverer
-from bot.digest.run import DigestOutcome, run_digest, summarizer_writer
+from bot.digest.run import DigestOutcome, Progress, run_digest, summarizer_writer
 from bot.digest.summarizer_config import summarizer_for
 from bot.digest.weekly_facts import facts_for_many
 from bot.domain.weeks import Week
@@ -28,7 +28,13 @@ def deliverer_for(context: AppContext, out: TextIO) -> Deliverer:
 
 
 def digest_now(
-    context: AppContext, *, week: Week, user: str | None, dry_run: bool, out: TextIO
+    context: AppContext,
+    *,
+    week: Week,
+    user: str | None,
+    dry_run: bool,
+    out: TextIO,
+    progress: Progress | None = None,
 ) -> list[DigestOutcome]:
     with Session(context.engine) as session:
         if user:
@@ -50,4 +56,5 @@ def digest_now(
             dry_run=dry_run,
             writer=summarizer_writer(summarizer),
             facts=facts,
+            progress=progress,
         )

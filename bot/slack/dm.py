@@ -28,6 +28,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.context import AppContext
 from bot.digest.deliverers import DeliveryError, Receipt, Recipient
+from bot.observability import metrics
 from bot.outbound.clients import slack_web_client
 from bot.outbound.gate import RateGate, shared_gate
 
@@ -211,6 +212,7 @@ class SlackDeliverer:
                 if seconds is None:
                     raise classify(exc.response) from None
                 log.info("%s: rate limited by Slack, waiting %.1f s", method, seconds)
+                metrics.count_rate_limited("slack", method, seconds)
                 self.gate.retry_after(seconds)
             except (OSError, http.client.HTTPException) as exc:
                 raise DeliveryError(
