@@ -35,7 +35,9 @@ _SECRETS = re.compile(
     r"(?P<slack>xox[abepors]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)"
     r"|(?P<whsec>whsec_[A-Za-z0-9+/=]+)"
     r"|(?P<key>\bsk-[A-Za-z0-9_-]{8,})"
-    r"|(?P<bearer>(?i:bearer)\s+[^\s\"',;]+)"
+    # a bearer credential: 8+ characters with a digit or punctuation, so "bearer tokens are
+    # not accepted" stays readable
+    r"|(?P<bearer>(?i:bearer)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,})"
 )
 
 
