@@ -137,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 @contextmanager
 def _context() -> Iterator[AppContext]:
     """Settings and database for one command; connections are closed when it ends."""
+    from bot.observability.logs import configure_logging
     from bot.wiring import build_context
 
     context = build_context()
+    configure_logging(fmt=context.settings.log_format)  # WARNING and up, in the chosen format
     try:
         yield context
     finally:

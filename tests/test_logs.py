@@ -22,7 +22,7 @@ from bot.context import AppContext
 from bot.observability.logs import configure_logging, redact
 from bot.observability.progress import tty_progress
 from bot.observability.requests import sane_request_id
-from tests.conftest import WEBHOOK_TOKEN, make_settings, serve_app
+from tests.conftest import WEBHOOK_TOKEN, LiveServer, make_settings, serve_app
 from tests.helpers import dumps, usage_event
 
 
@@ -247,3 +247,24 @@ def test_a_digest_run_reports_progress_after_each_person(
         progress=lambda done, total: seen.append((done, total)),
     )
     assert len(outcomes) == 3 and seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_an_unexpected_failure_is_logged_with_its_request_id(
+    context: AppContext, json_log: io.StringIO
+) -> None:
+    from bot.wiring import build_app
+
+    app = build_app(context)
+
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom)
+    with LiveServer(app) as live:
+        answer = live.client.get("/boom", headers={"x-request-id": "bug-report-1"})
+        scraped = httpx.get(f"{live.url}/metrics").text  # uvicorn closed the failed connection
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error; the event was not stored"}
+    (entry,) = [e for e in lines(json_log) if e["message"].startswith("unhandled error")]
+    assert entry["request_id"] == "bug-report-1" and "RuntimeError: a bug" in entry["exception"]
+    assert 'ai_roi_http_responses_total{method="GET",route="/boom",status="500"} 1.0' in scraped

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.errors import ConfigError
 from bot.slack.credentials import (
     RECHECK_OK_SECONDS,
     RECHECK_UNVERIFIED_SECONDS,
+    TokenCheck,
     TokenProbe,
     check_bot_token,
     open_socket_mode_url,
@@ -91,7 +93,7 @@ def test_the_app_token_is_tried_once(slack: FakeSlack, database_url: str) -> Non
     assert len(slack.calls_to("apps.connections.open")) == 2
 
 
-def test_the_probe_asks_again_only_when_its_answer_is_old(
+def test_the_probe_asks_again_only_when_its_answer_is_old_and_never_makes_a_probe_wait(
     slack: FakeSlack, database_url: str
 ) -> None:
     settings = make_settings(
@@ -99,19 +101,35 @@ def test_the_probe_asks_again_only_when_its_answer_is_old(
     )
     now = [1000.0]
     probe = TokenProbe(settings, clock=lambda: now[0])
-    assert probe.current().state == "ok"
+    assert probe.current().state == "ok"  # nothing known yet: the first call asks and waits
     now[0] += RECHECK_OK_SECONDS - 1
     assert probe.current().state == "ok"
     assert len(slack.calls_to("auth.test")) == 1
-    slack.token = "xoxb-1000000001-2000000002-AnOtHeRtOkEnAfTeRrEvOkE01"  # revoked meanwhile
+
+    slack.revoke_token()  # the app was uninstalled meanwhile
     now[0] += 2
+    slack.latency = 0.5
+    started = time.monotonic()
+    assert probe.current().state == "ok"  # the old answer at once; a refresh starts behind it
+    assert time.monotonic() - started < 0.25
+    probe.wait_for_refresh(5)
     assert (
         probe.current().readiness()
-        == "token refused by Slack (invalid_auth): check SLACK_BOT_TOKEN"
+        == "token refused by Slack (token_revoked): check SLACK_BOT_TOKEN"
     )
     now[0] += RECHECK_UNVERIFIED_SECONDS - 1
     probe.current()
+    probe.wait_for_refresh(5)
     assert len(slack.calls_to("auth.test")) == 2
+
+
+def test_a_check_that_breaks_is_unverified_not_an_error(database_url: str) -> None:
+    def broken(settings: object) -> TokenCheck:
+        raise ValueError("unexpected answer")
+
+    settings = make_settings(database_url, slack_bot_token="xoxb-1-2-abc")
+    check = TokenProbe(settings, check=broken).current()
+    assert (check.state, check.detail) == ("unverified", "the check failed (ValueError)")
 
 
 def test_readyz_is_503_for_a_revoked_token_while_webhooks_are_still_accepted(
@@ -132,15 +150,17 @@ def test_readyz_is_503_for_a_revoked_token_while_webhooks_are_still_accepted(
         ready = live.client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["slack"] == "ok"
 
-        slack.token = "xoxb-1000000001-2000000002-AnOtHeRtOkEnAfTeRrEvOkE01"
+        slack.revoke_token()
         now[0] += RECHECK_OK_SECONDS + 1
+        assert live.client.get("/readyz").status_code == 200  # the answer known, a check begun
+        probe.wait_for_refresh(5)
         revoked = live.client.get("/readyz")
         assert revoked.status_code == 503
         assert revoked.json() == {
             "status": "unavailable",
             "database": "ok",
             "migrations": "current",
-            "slack": "token refused by Slack (invalid_auth): check SLACK_BOT_TOKEN",
+            "slack": "token refused by Slack (token_revoked): check SLACK_BOT_TOKEN",
         }
         assert settings.slack_bot_token not in revoked.text
 

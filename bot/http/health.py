@@ -31,7 +31,8 @@ async def readyz(request: Request) -> JSONResponse:
     A token Slack refuses (revoked while the server runs; a refused token at start stops
     ``serve``) makes this 503 with the reason; webhooks are still accepted meanwhile. Slack not
     answering (network, 5xx, rate limit) leaves readiness alone, reported as ``unverified``:
-    a Slack outage must not take event ingest out of the load balancer.
+    a Slack outage must not take event ingest out of the load balancer. The token's last answer
+    is used and refreshed in the background (``TokenProbe``): a probe never waits on Slack.
     """
     context: AppContext = request.app.state.context
     try:

@@ -63,8 +63,15 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            metrics.count_response(route_template(scope), method, status, elapsed)
-            request_id.reset(token)
+        except Exception:
+            # The id stays set: the server's error handler logs this failure after us, in the
+            # same task (each request has its own context, so nothing leaks to the next).
+            self._count(scope, 500, started)
+            raise
+        self._count(scope, status, started)
+        request_id.reset(token)
+
+    @staticmethod
+    def _count(scope: Scope, status: int, started: float) -> None:
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"
+        metrics.count_response(route_template(scope), method, status, time.perf_counter() - started)

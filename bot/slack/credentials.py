@@ -110,9 +110,13 @@ def require_bot_token(settings: Settings) -> TokenCheck:
 
 
 class TokenProbe:
-    """The bot token's last check, asked again when it is old (five minutes when ``ok``, half
-    a minute otherwise), so ``/readyz`` sees a token revoked while the server runs without
-    calling Slack on every probe. Thread-safe; one check at a time."""
+    """The bot token's last check, for ``/readyz``, which must answer at once.
+
+    An answer older than five minutes (half a minute when it was not ``ok``) is refreshed in a
+    background thread while the old one is returned, so a probe never waits on Slack and a
+    token revoked while the server runs shows on a following probe. Only the very first call,
+    with nothing known yet, asks Slack and waits. Thread-safe; one check at a time.
+    """
 
     def __init__(
         self,
@@ -128,15 +132,43 @@ class TokenProbe:
         self._lock = threading.Lock()
         self._last = last
         self._at = clock() if last is not None else float("-inf")
+        self._refreshing: threading.Thread | None = None
 
     def current(self) -> TokenCheck:
         with self._lock:
-            fresh = self._last is not None and self._clock() - self._at < (
-                RECHECK_OK_SECONDS if self._last.state == "ok" else RECHECK_UNVERIFIED_SECONDS
-            )
-            if not fresh or self._last is None:
-                self._last = self._check(self.settings)
-                self._at = self._clock()
-                if self._last.state == "refused":
-                    log.error("Slack refused the bot token: %s", self._last.detail)
+            if self._last is None:
+                self._store(self._ask())
+            assert self._last is not None
+            age = self._clock() - self._at
+            limit = RECHECK_OK_SECONDS if self._last.state == "ok" else RECHECK_UNVERIFIED_SECONDS
+            if age >= limit and self._refreshing is None:
+                self._refreshing = threading.Thread(
+                    target=self._refresh, name="ai-roi-slack-token-check", daemon=True
+                )
+                self._refreshing.start()
             return self._last
+
+    def wait_for_refresh(self, timeout: float | None = None) -> None:
+        """Block until a refresh under way (if any) is done."""
+        thread = self._refreshing
+        if thread is not None:
+            thread.join(timeout)
+
+    def _refresh(self) -> None:
+        check = self._ask()
+        with self._lock:
+            self._store(check)
+            self._refreshing = None
+
+    def _ask(self) -> TokenCheck:
+        try:
+            return self._check(self.settings)
+        except Exception as exc:  # a probe must answer; the reason is kept, the token never is
+            log.warning("Slack token check failed", exc_info=True)
+            return TokenCheck("unverified", f"the check failed ({type(exc).__name__})")
+
+    def _store(self, check: TokenCheck) -> None:
+        if check.state == "refused" and (self._last is None or self._last.state != "refused"):
+            log.error("Slack refused the bot token: %s", check.detail)
+        self._last = check
+        self._at = self._clock()
