@@ -91,6 +91,19 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is written (as ``logging.lastResort``
+    does), not the stream that was there when logging was set up."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure_logging(
     level: str = "WARNING", fmt: LogFormat = "text", stream: TextIO | None = None
 ) -> logging.Handler:
@@ -103,7 +116,9 @@ def configure_logging(
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
         old.close()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
