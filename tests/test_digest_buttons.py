@@ -132,10 +132,15 @@ def test_share_reaches_only_the_persons_lead_and_is_audited(
         "Ana Lopez shared their AI week (2026-W47)"
     )
     assert slack.dms_to("UOTHER") == []
-    with Session(context.engine) as session:
-        audit = session.exec(
-            select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
-        ).one()
+
+    def audited() -> AuditEntry | None:  # the listener commits just after its DM goes out
+        with Session(context.engine) as session:
+            return session.exec(
+                select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
+            ).one_or_none()
+
+    audit = eventually(audited)
+    assert audit is not None
     assert audit.actor == "UANA" and delivery(context).shared_with_lead_at is not None
 
 
