@@ -24,6 +24,7 @@ from bot.observability.progress import tty_progress
 from bot.observability.requests import sane_request_id
 from tests.conftest import WEBHOOK_TOKEN, LiveServer, make_settings, serve_app
 from tests.helpers import dumps, usage_event
+from tests.test_metrics import parse
 
 
 @pytest.fixture
@@ -261,10 +262,17 @@ def test_an_unexpected_failure_is_logged_with_its_request_id(
 
     app.add_api_route("/boom", boom)
     with LiveServer(app) as live:
+        before = live.client.get("/metrics").text
         answer = live.client.get("/boom", headers={"x-request-id": "bug-report-1"})
         scraped = httpx.get(f"{live.url}/metrics").text  # uvicorn closed the failed connection
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error; the event was not stored"}
     (entry,) = [e for e in lines(json_log) if e["message"].startswith("unhandled error")]
     assert entry["request_id"] == "bug-report-1" and "RuntimeError: a bug" in entry["exception"]
-    assert 'ai_roi_http_responses_total{method="GET",route="/boom",status="500"} 1.0' in scraped
+    failed = (
+        "ai_roi_http_responses_total",
+        frozenset({("method", "GET"), ("route", "/boom"), ("status", "500")}),
+    )
+    assert (
+        parse(scraped).get(failed, 0) - parse(before).get(failed, 0) == 1
+    )  # counters are per process
