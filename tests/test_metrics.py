@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.context import AppContext
 from bot.digest.service import digest_now
 from bot.domain.weeks import Week
+from bot.outbound.gate import shared_gate
 from bot.store import source_state
 from bot.store.db import transaction
 from tests.conftest import FROZEN_NOW, WEBHOOK_TOKEN, LiveServer, make_settings, serve_app
@@ -91,7 +92,11 @@ def post(live: LiveServer, path: str, body: Any, **headers: str) -> int:
     return live.client.post(path, content=dumps(body), headers=sent).status_code
 
 
-def test_metrics_count_what_happened(context: AppContext, slack: FakeSlack) -> None:
+def test_metrics_count_what_happened(
+    context: AppContext, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = shared_gate()
+    monkeypatch.setattr(gate, "min_interval", gate.min_interval)  # the digest re-paces it
     events = [
         usage_event("m-1", ANA, "2026-11-18T09:00:00Z", input_tokens=1200),
         usage_event("m-2", ANA, "2026-11-19T09:00:00Z", input_tokens=800),
