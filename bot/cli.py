@@ -187,10 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 @contextmanager
 def _context() -> Iterator[AppContext]:
     """Settings and database for one command; connections are closed when it ends."""
+    from bot.observability.logs import configure_logging
     from bot.store.db import ensure_ready
     from bot.wiring import build_context
 
     context = build_context()
+    configure_logging(fmt=context.settings.log_format)  # WARNING and up, in the chosen format
     try:
         ensure_ready(context.engine)
         yield context
@@ -302,6 +304,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from bot.digest.service import digest_now, resend
+    from bot.observability.progress import tty_progress
     from bot.slack.digest_delivery import deliverer_for, render_digest
 
     if args.resend and (not args.user or args.dry_run):
@@ -320,6 +323,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             )
             print(f"{week}: resent to {resent.email} ({deliverer.channel}); audited")
             return 0
+        progress = tty_progress(sys.stderr, "people") if sys.stderr.isatty() else None
         run = digest_now(
             context,
             week=week,
@@ -327,6 +331,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             deliverer=deliverer,
             render=render_digest,
+            progress=progress,
         )
     completeness = run.completeness
     late = ", ".join(completeness.late) or "no source has sent anything yet"
@@ -600,7 +605,9 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.observability.logs import configure_logging
+
+    configure_logging()  # WARNING and up on stderr; `serve` applies LOG_LEVEL and LOG_FORMAT
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if not arguments:

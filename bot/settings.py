@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     admin_user_ids: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator(
         "slack_bot_token",
@@ -90,6 +91,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key")
     @classmethod

@@ -6,11 +6,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.context import AppContext
+from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.store.db import create_engine, upgrade
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.credentials import TokenProbe
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 3000
@@ -24,23 +27,23 @@ def build_context(settings: Settings | None = None, *, migrate: bool = False) ->
     return AppContext(settings=settings, engine=engine)
 
 
-def build_app(context: AppContext):  # type: ignore[no-untyped-def]
+def build_app(context: AppContext, slack_probe: TokenProbe | None = None):  # type: ignore[no-untyped-def]
     from bot.http.app import build_http_app
 
-    return build_http_app(context)
+    return build_http_app(context, slack_probe=slack_probe)
 
 
 def serve(*, host: str, port: int | None) -> int:
     import uvicorn
 
     from bot.http.server import server_config
+    from bot.observability.logs import configure_logging
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    probe = check_slack_credentials(settings)
     context = build_context(settings, migrate=True)
-    app = build_app(context)
+    app = build_app(context, probe)
     chosen_port = port or settings.port or DEFAULT_PORT
     socket_mode = start_socket_mode(context)
     from jobs.scheduler import start_scheduler, stop_scheduler
@@ -56,15 +59,36 @@ def serve(*, host: str, port: int | None) -> int:
     return 0
 
 
+def check_slack_credentials(settings: Settings) -> TokenProbe | None:
+    """With a bot token, ask Slack once whether it accepts it (``auth.test``): a refused token is
+    a ``ConfigError`` (one line, exit 1) before anything starts; Slack not answering is logged
+    and ``/readyz`` asks again. The probe keeps the answer for ``/readyz``."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.slack.credentials import TokenProbe, require_bot_token
+
+    return TokenProbe(settings, last=require_bot_token(settings))
+
+
 def start_socket_mode(context: AppContext) -> SocketModeHandler | None:
-    """With SLACK_APP_TOKEN, Slack traffic arrives over Socket Mode (no public URL needed)."""
+    """With SLACK_APP_TOKEN, Slack traffic arrives over Socket Mode (no public URL needed).
+    The app-level token is tried once (``apps.connections.open``); a refused one is a
+    ``ConfigError``, one line."""
     if not (context.settings.slack_app_token and context.settings.slack_bot_token):
         return None
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.slack.app import build_bolt_app
+    from bot.slack.credentials import open_socket_mode_url
 
+    url = open_socket_mode_url(context.settings)
     handler = SocketModeHandler(build_bolt_app(context), context.settings.slack_app_token)
-    handler.connect()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
+    handler.client.wss_uri = url  # the connection opened just now, not a second one
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
+    except SlackApiError as exc:  # refused between the check and now: still one line
+        code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        raise ConfigError(f"SLACK_APP_TOKEN: Slack refused Socket Mode ({code})") from None
     log.info("Slack Socket Mode connected")
     return handler

@@ -15,7 +15,8 @@ codes, rate-limit tiers; Block Kit schema and limits via ``fakes.blockkit``):
   ``{"ok": false, "error": …}`` for every failure except 429. The token comes from
   ``Authorization: Bearer`` or a ``token`` form field (not from a JSON body nor the query string,
   which Slack refuses for apps created since 2021): missing → ``not_authed``, wrong →
-  ``invalid_auth``. An unknown method → ``unknown_method``. The app-level token
+  ``invalid_auth``, revoked (``revoke_token()``, as when the app is uninstalled or the token
+  rotated) → ``token_revoked``, on every method. An unknown method → ``unknown_method``. The app-level token
   (``slack.app_token``) works for ``apps.connections.open`` only, and only it does
   (``not_allowed_token_type``); that method opens Socket Mode (``slack.socket_mode``, see
   ``fakes.slack_socket``).
@@ -328,6 +329,7 @@ class FakeSlack:
         self._home_ids: dict[str, str] = {}
         self._external_ids: dict[str, str] = {}
         self._limits: dict[str, _Limit | None] = {}
+        self._revoked: set[str] = set()
         self._windows: dict[str, deque[float]] = {}
         self._blocked: dict[str, float] = {}
         self._failures: dict[str, deque[_Failure]] = {}
@@ -452,6 +454,13 @@ class FakeSlack:
             self._response_urls[key] = (time.monotonic(), 0)
             return f"{self.url}/response/{key}"
 
+    # credentials
+
+    def revoke_token(self, token: str | None = None) -> None:
+        """From now on ``token`` (the bot token by default) is answered ``token_revoked``."""
+        with self._lock:
+            self._revoked.add(token or self.token)
+
     # rate limits and faults
 
     def set_rate_limit(
@@ -566,6 +575,8 @@ class FakeSlack:
                 raise SlackError(parse_error)
             if not token:
                 raise SlackError("not_authed")
+            if token in self._revoked:
+                raise SlackError("token_revoked")
             if token not in (self.token, self.app_token):
                 raise SlackError("invalid_auth")
             if (token == self.app_token) != (method in APP_TOKEN_METHODS):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ def digest_tick(
     """One tick: deliver every digest that is due now, not yet delivered, and whose week's data is
     complete (or overdue). ``deliverer`` defaults to the one ``DIGEST_DELIVERY`` names."""
     now = context.clock()
+    started = time.monotonic()
     org_tz = context.settings.timezone
     report = TickReport(now=now)
     with leadership(context.engine) as leader:
@@ -139,11 +141,13 @@ def digest_tick(
                         completeness=status[week],
                     )
     log.info(
-        "digest tick: %s due, %d sent, %d skipped, %d failed",
+        "digest tick: %s due, %d sent, %d skipped, %d failed in %.1f s",
         report.due,
         report.count("sent"),
         report.count("skipped"),
         report.count("failed"),
+        time.monotonic() - started,
+        extra={"outcome": "failed" if report.count("failed") else "ok"},
     )
     return report
 

@@ -118,6 +118,13 @@ def test_missing_and_wrong_tokens(slack: FakeSlack) -> None:
     assert error_of(WebClient(base_url=slack.base_url).auth_test).response["error"] == "not_authed"
     wrong = WebClient(token="xoxb-not-the-token", base_url=slack.base_url)
     assert error_of(wrong.auth_test).response["error"] == "invalid_auth"
+    right = WebClient(token=slack.token, base_url=slack.base_url)
+    assert right.auth_test()["ok"]
+    slack.revoke_token()
+    assert error_of(right.auth_test).response["error"] == "token_revoked"
+    assert error_of(lambda: right.chat_postMessage(channel="U1", text="x")).response["error"] == (
+        "token_revoked"
+    )
 
 
 def test_where_slack_reads_a_token_from(slack: FakeSlack) -> None:

@@ -110,6 +110,7 @@ BOT_UNITS = {
     "bot.slack.listeners",
     "bot.http",
     "bot.outbound",
+    "bot.observability",
     "bot.connectors",
     "bot.demo",
     "bot.wiring",
@@ -125,11 +126,20 @@ ALLOWED: dict[str, set[str]] = {
     "bot.settings": {*APP_ROOT, "bot.domain"},  # pure checks of values it reads (secrets)
     "bot.context": {*APP_ROOT, "bot.settings"},
     "bot.store": {*APP_ROOT, "bot.domain"},
-    "bot.outbound": {*APP_ROOT, "bot.settings"},
-    "bot.ingest": {*APP_ROOT, *CORE},
+    # Metrics, log set-up and request ids: counted where things happen, so low in the table.
+    "bot.observability": {*APP_ROOT, *CONFIG, *CORE},
+    "bot.outbound": {*APP_ROOT, "bot.settings", "bot.observability"},
+    "bot.ingest": {*APP_ROOT, *CORE, "bot.observability"},
     "bot.teams": {*APP_ROOT, *CORE},
-    "bot.digest": {*APP_ROOT, *CONFIG, *CORE, "bot.outbound"},
-    "bot.connectors": {*APP_ROOT, *CONFIG, *CORE, "bot.ingest", "bot.outbound"},
+    "bot.digest": {*APP_ROOT, *CONFIG, *CORE, "bot.outbound", "bot.observability"},
+    "bot.connectors": {
+        *APP_ROOT,
+        *CONFIG,
+        *CORE,
+        "bot.ingest",
+        "bot.outbound",
+        "bot.observability",
+    },
     "bot.slack.ids": set(),
     "bot.slack.blocks": {*APP_ROOT, "bot.domain", "bot.slack.ids"},
     "bot.slack": {
@@ -139,6 +149,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.digest",
         "bot.teams",
         "bot.outbound",
+        "bot.observability",
         "bot.slack.ids",
         "bot.slack.blocks",
         "bot.slack.listeners",  # bot.slack.app registers them
@@ -155,7 +166,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.slack.ids",
         "bot.slack.blocks",
     },
-    "bot.http": {*APP_ROOT, *CONFIG, *CORE, "bot.ingest", "bot.slack"},
+    "bot.http": {*APP_ROOT, *CONFIG, *CORE, "bot.ingest", "bot.slack", "bot.observability"},
     # The demo composes a whole run (ingest, digest rendered for Slack, team report) like the CLI.
     "bot.demo": {*APP_ROOT, *CONFIG, *CORE, "bot.ingest", "bot.digest", "bot.teams", "bot.slack"},
     # The scheduler and its jobs call the app's services, never its entry points.
@@ -168,6 +179,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.teams",
         "bot.slack",
         "bot.outbound",
+        "bot.observability",
         "bot.connectors",
     },
     # The composition root and the CLI build everything, the scheduler included.

@@ -23,6 +23,7 @@ from bot.domain.completeness import Completeness, late_note
 from bot.domain.facts import Facts
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week
+from bot.observability import metrics
 from bot.store import deliveries
 from bot.store.db import transaction
 from bot.store.models import Person
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 Writer = Callable[[Facts, Person, str, str], Reflection]
+Progress = Callable[[int, int], None]  # (people done, people in all), called after each
 
 
 class Renderer(Protocol):
@@ -101,6 +103,7 @@ def run_digest(
     writer: Writer = template_writer,
     facts: Mapping[int, Facts] | None = None,
     completeness: Completeness | None = None,
+    progress: Progress | None = None,
 ) -> list[DigestOutcome]:
     """Build and (unless ``dry_run``) deliver each person's digest for ``week``.
 
@@ -119,7 +122,8 @@ def run_digest(
     given = facts or {}
     run = _Run(engine, week, tz, deliverer, render, now, dry_run, writer, completeness)
     outcomes = []
-    for person in people:
+    people = list(people)
+    for done, person in enumerate(people, 1):
         try:
             known = given.get(person.id) if person.id is not None else None
             outcomes.append(run.one(person, known))
@@ -128,6 +132,9 @@ def run_digest(
                 raise
             log.exception("digest for person %s failed", person.id)
             outcomes.append(DigestOutcome(person.email, display_name(person), "failed", str(exc)))
+        if progress is not None:
+            progress(done, len(people))
+    metrics.count_digests(outcomes)
     return outcomes
 
 

@@ -12,7 +12,14 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.digest.deliverers import Deliverer, DeliveryError, Recipient
-from bot.digest.run import DigestOutcome, Renderer, compose, run_digest, summarizer_writer
+from bot.digest.run import (
+    DigestOutcome,
+    Progress,
+    Renderer,
+    compose,
+    run_digest,
+    summarizer_writer,
+)
 from bot.digest.summarizer_config import summarizer_for
 from bot.digest.weekly_facts import facts_for, facts_for_many
 from bot.domain.completeness import Completeness, week_completeness
@@ -55,6 +62,7 @@ def digest_now(
     dry_run: bool,
     deliverer: Deliverer,
     render: Renderer,
+    progress: Progress | None = None,
 ) -> DigestRun:
     """Everyone's (or one person's) digest for ``week``, unless the week's data is still
     incomplete and within its grace period: then nothing is built and the run says what it
@@ -82,6 +90,7 @@ def digest_now(
             writer=summarizer_writer(summarizer),
             facts=facts,
             completeness=completeness,
+            progress=progress,
         )
     return DigestRun(week, completeness, outcomes)
 

@@ -32,6 +32,7 @@ from bot.domain.prompt import (
     estimate_tokens,
     fits_budget,
 )
+from bot.observability import metrics
 
 if TYPE_CHECKING:
     import httpx
@@ -178,6 +179,7 @@ class Summarizer:
         except _CallFailed as failure:
             self._record_failure(permanent=failure.permanent)
             return Reflection(template_text, reason=failure.kind)
+        metrics.count_summarizer_tokens(answer.input_tokens, answer.output_tokens)
         if answer.problem or answer.text is None:
             self._record_failure(permanent=False)
             self._log_once("malformed", f"summarizer answer unusable: {answer.problem}")

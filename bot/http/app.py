@@ -24,6 +24,9 @@ from bot.errors import (
 )
 from bot.http import health, schema, slack_events, webhooks
 from bot.http.limits import BodyTimeoutError
+from bot.observability import exposition
+from bot.observability.requests import RequestIdMiddleware, route_template
+from bot.slack.credentials import TokenProbe
 
 # When the database cannot be reached, senders are told to retry after this many seconds.
 RETRY_AFTER_SECONDS = 5
@@ -60,12 +63,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(listeners.shutdown, wait=True)
 
 
-def build_http_app(context: AppContext) -> FastAPI:
+def build_http_app(context: AppContext, *, slack_probe: TokenProbe | None = None) -> FastAPI:
+    """The app; with a bot token, ``/readyz`` asks ``slack_probe`` (made here when not given)
+    whether Slack accepts it."""
     app = FastAPI(
         title="ai-roi", version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan
     )
     app.state.context = context
+    app.state.scrape_registry = exposition.scrape_registry(context)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.include_router(exposition.router)
     app.include_router(webhooks.router)
     app.include_router(slack_events.router)
     schema.install(app)  # GET /schemas/usage-event.json; the /webhooks/usage body in /openapi.json
@@ -74,10 +82,13 @@ def build_http_app(context: AppContext) -> FastAPI:
 
         app.state.slack_listeners = ThreadPoolExecutor(5, thread_name_prefix="ai-roi-slack")
         app.state.bolt = build_bolt_app(context, listener_executor=app.state.slack_listeners)
+    if context.settings.slack_bot_token:
+        app.state.slack_probe = slack_probe or TokenProbe(context.settings)
 
     @app.exception_handler(AiRoiError)
-    async def _known_error(_request: Request, error: AiRoiError) -> JSONResponse:
+    async def _known_error(request: Request, error: AiRoiError) -> JSONResponse:
         status = status_for(error)
+        log_refusal(request, status, error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"error": str(error)}, status_code=status, headers=headers)
 
@@ -107,3 +118,17 @@ def build_http_app(context: AppContext) -> FastAPI:
         return JSONResponse({"error": "internal error; the event was not stored"}, status_code=500)
 
     return app
+
+
+def log_refusal(request: Request, status: int, error: AiRoiError) -> None:
+    """A refused request, at WARNING with its reason: never the body nor a credential (the
+    reasons name what was wrong, not the value; the log formatter masks secrets besides)."""
+    source = str(request.path_params.get("source", ""))[:64] or None
+    log.warning(
+        "refused %s %s: %d %s",
+        request.method,
+        route_template(request.scope),
+        status,
+        error,
+        extra={"source": source, "outcome": f"refused {status}"},
+    )

@@ -14,6 +14,7 @@ from bot.domain.events import ParseResult, Rejection
 from bot.ingest.adapters import adapter_for
 from bot.ingest.gc_pause import gc_paused_for
 from bot.ingest.group_commit import Pending, group_commit
+from bot.observability import metrics
 from bot.store.event_rows import PreparedBatch, prepare_batch, time_binder
 from bot.store.events import StoreResult
 from bot.store.models import utcnow
@@ -64,7 +65,9 @@ def ingest_body(
     counts, and a body that cannot be stored fails alone.
     """
     parsed, batch = _parsed(engine, source, body, content_type, now)
-    return _outcome(parsed, group_commit(engine).store(batch) if batch is not None else None)
+    return _outcome(
+        source, parsed, group_commit(engine).store(batch) if batch is not None else None
+    )
 
 
 async def ingest_body_async(
@@ -88,7 +91,7 @@ async def ingest_body_async(
     else:
         parsed, batch = _parsed(engine, source, body, content_type, now)
     if batch is None:
-        return _outcome(parsed, None)
+        return _outcome(source, parsed, None)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[StoreResult] = loop.create_future()
 
@@ -96,7 +99,7 @@ async def ingest_body_async(
         loop.call_soon_threadsafe(_settle, future, pending)
 
     group_commit(engine).submit(Pending(batch, done, receipt))
-    return _outcome(parsed, await future)
+    return _outcome(source, parsed, await future)
 
 
 def _parsed(
@@ -116,8 +119,14 @@ def _settle(future: asyncio.Future[StoreResult], pending: Pending) -> None:
         future.set_result(pending.result)
 
 
-def _outcome(parsed: ParseResult, stored: StoreResult | None) -> IngestOutcome:
+def _outcome(source: str, parsed: ParseResult, stored: StoreResult | None) -> IngestOutcome:
     outcome = IngestOutcome(rejected=list(parsed.rejected))
     if stored is not None:
         outcome.accepted, outcome.duplicates = stored.accepted, stored.duplicates
+    metrics.count_events(
+        source,
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        rejected=len(outcome.rejected),
+    )
     return outcome

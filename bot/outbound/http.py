@@ -32,6 +32,7 @@ from bot.errors import (
     RequestFailedError,
     UnavailableError,
 )
+from bot.observability import metrics
 from bot.outbound.gate import RateGate
 from bot.outbound.retry import (
     DEFAULT_POLICY,
@@ -151,6 +152,9 @@ class Outbound:
         wait = retry_after_seconds(response.headers)
         if status == 429:
             self.rate_limited += 1
+            metrics.count_rate_limited(
+                self.name, method, DEFAULT_RETRY_AFTER if wait is None else wait
+            )
             raise RateLimitedError(
                 f"{where} was rate limited (429)",
                 retry_after=DEFAULT_RETRY_AFTER if wait is None else wait,

@@ -33,6 +33,7 @@ from bot.errors import (
     RetryableError,
     UnavailableError,
 )
+from bot.observability import metrics
 from bot.outbound.gate import RateGate
 from bot.outbound.retry import (
     DEFAULT_RETRY_AFTER,
@@ -127,6 +128,7 @@ def error_for(method: str, response: SlackResponse) -> OutboundError:
         seconds = retry_after_seconds(_flat_headers(response.headers))
         wait = DEFAULT_RETRY_AFTER if seconds is None else seconds
         log.info("%s: rate limited by Slack, waiting %.1f s", method, wait)
+        metrics.count_rate_limited("slack", method, wait)
         return RateLimitedError(
             f"Slack {method}: ratelimited",
             retry_after=wait,

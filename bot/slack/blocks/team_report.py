@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.money import format_money
 from bot.domain.team_render import (
     TeamReport,
     TeamWeek,
@@ -16,7 +17,6 @@ from bot.domain.team_render import (
     render_text,
     trend_sparkline,
 )
-from bot.domain.money import format_money
 from bot.domain.units import display_count
 from bot.slack.blocks.limits import (
     FALLBACK_TEXT,
