@@ -69,3 +69,16 @@ def _utc(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def recorded_cost_nanos(session: Session, source: str, start: datetime, end: datetime) -> int:
+    """The cost stored for ``source``'s events from ``start`` (inclusive) to ``end``, in
+    nano-dollars (what the vendor's usage records carried or what was estimated for them)."""
+    total = session.exec(
+        select(sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0)).where(
+            Event.source == source,
+            col(Event.occurred_at) >= start,
+            col(Event.occurred_at) < end,
+        )
+    ).one()
+    return int(total or 0)
