@@ -464,8 +464,8 @@ def _source_json(o: SourceOverview) -> dict[str, object]:
         else {
             "first_day": rec.first.isoformat(),
             "last_day": rec.last.isoformat(),
-            "billed_usd": str(rec.billed_usd),
-            "recorded_usd": str(rec.recorded_usd),
+            "billed_usd": format(rec.billed_usd.normalize(), "f"),
+            "recorded_usd": format(rec.recorded_usd.normalize(), "f"),
         },
     }
 

@@ -167,6 +167,7 @@ def daily_costs(page: Mapping[str, Any]) -> dict[date, Decimal]:
             day = parse_rfc3339(bucket["starting_at"]).date()
         except ValueError:
             continue
+        totals.setdefault(day, Decimal(0))  # a day billed nothing is known, not missing
         for result in bucket.get("results") or []:
             if not isinstance(result, dict) or str(result.get("currency", "USD")).upper() != "USD":
                 continue

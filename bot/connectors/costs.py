@@ -41,14 +41,18 @@ def merge_billed(
     return {day: merged[day] for day in sorted(merged) if day >= oldest}
 
 
-def billed_total(checkpoint: Mapping[str, Any] | None, first: date, last: date) -> Decimal | None:
-    """Billed dollars from ``first`` to ``last`` inclusive, or ``None`` when none is known."""
+def billed_days(checkpoint: Mapping[str, Any] | None) -> dict[date, Decimal]:
+    """The billed dollars per day kept in a checkpoint (unreadable entries are skipped)."""
     billed = (checkpoint or {}).get("billed_usd")
+    days: dict[date, Decimal] = {}
     if not isinstance(billed, dict):
-        return None
-    total: Decimal | None = None
+        return days
     for day, amount in billed.items():
         value = to_decimal(amount)
-        if value is not None and first.isoformat() <= str(day) <= last.isoformat():
-            total = (total or Decimal(0)) + value
-    return total
+        try:
+            when = date.fromisoformat(str(day))
+        except ValueError:
+            continue
+        if value is not None:
+            days[when] = value
+    return days

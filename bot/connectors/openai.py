@@ -139,6 +139,7 @@ def daily_costs(page: Mapping[str, Any]) -> dict[date, Decimal]:
         if not isinstance(bucket, dict) or not isinstance(bucket.get("start_time"), int):
             continue
         day = datetime.fromtimestamp(bucket["start_time"], tz=UTC).date()
+        totals.setdefault(day, Decimal(0))  # a day billed nothing is known, not missing
         for result in bucket.get("results") or bucket.get("result") or []:
             amount = result.get("amount") if isinstance(result, dict) else None
             if not isinstance(amount, dict) or str(amount.get("currency", "usd")).lower() != "usd":

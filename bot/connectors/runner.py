@@ -55,7 +55,7 @@ class SourceOutcome:
             return f"{self.source}: failed: {self.error}"
         span = f"{self.window.first.isoformat()} to {self.window.last.isoformat()}"
         counts = (
-            f"{self.pages} pages, {self.accepted} records stored, {self.duplicates} unchanged, "
+            f"{self.pages} page{'' if self.pages == 1 else 's'}, {self.accepted} records stored, {self.duplicates} unchanged, "
             f"{self.rejected} rejected; {self.requests} requests"
             + (f" ({self.rate_limited} rate limited)" if self.rate_limited else "")
         )

@@ -11,13 +11,11 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from bot.connectors import CONNECTORS
-from bot.connectors.costs import billed_total
+from bot.connectors.costs import billed_days
 from bot.connectors.plan import midnight
 from bot.settings import Settings
 from bot.store.source_state import SourceStatus, all_statuses
 from bot.store.sources import SourceHealth, recorded_cost_nanos, source_health
-
-RECONCILE_DAYS = 30  # billed and recorded cost are compared over the last this many full days
 
 
 @dataclass(frozen=True)
@@ -61,21 +59,22 @@ def source_overview(session: Session, settings: Settings, *, now: datetime) -> l
                 state=state,
                 health=seen,
                 lag=None if through is None else max(now - through, timedelta(0)),
-                reconciliation=_reconcile(session, name, state, now),
+                reconciliation=_reconcile(session, name, state),
             )
         )
     return overview
 
 
-def _reconcile(
-    session: Session, source: str, state: SourceStatus | None, now: datetime
-) -> Reconciliation | None:
-    last = now.date() - timedelta(days=1)
-    first = last - timedelta(days=RECONCILE_DAYS - 1)
-    billed = billed_total(state.checkpoint if state else None, first, last)
-    if billed is None:
+def _reconcile(session: Session, source: str, state: SourceStatus | None) -> Reconciliation | None:
+    """Billed cost over the days the vendor's cost report was read (up to 90), beside the cost
+    recorded for the source's usage on those days."""
+    billed = billed_days(state.checkpoint if state else None)
+    if not billed:
         return None
+    first, last = min(billed), max(billed)
     nanos = recorded_cost_nanos(
         session, source, midnight(first), midnight(last + timedelta(days=1))
     )
-    return Reconciliation(first, last, billed, Decimal(nanos) / Decimal(10**9))
+    return Reconciliation(
+        first, last, sum(billed.values(), Decimal(0)), Decimal(nanos) / Decimal(10**9)
+    )
