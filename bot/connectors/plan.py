@@ -125,5 +125,6 @@ def is_due(
         return True
     wait = interval
     if consecutive_failures > 0:
-        wait = min(interval * 2 ** (consecutive_failures - 1), max(MAX_BACKOFF, interval))
+        doublings = min(consecutive_failures - 1, 32)  # past a day long before this
+        wait = min(interval * 2**doublings, max(MAX_BACKOFF, interval))
     return now >= last_run_at + wait
