@@ -466,6 +466,7 @@ def _source_json(o: SourceOverview) -> dict[str, object]:
             "last_day": rec.last.isoformat(),
             "billed_usd": format(rec.billed_usd.normalize(), "f"),
             "recorded_usd": format(rec.recorded_usd.normalize(), "f"),
+            "recorded_is_estimate": rec.recorded_is_estimate,
         },
     }
 
@@ -507,7 +508,8 @@ def format_sources(overview: Sequence[SourceOverview]) -> str:
             rec = o.reconciliation
             lines.append(
                 f"  billed cost    ${rec.billed_usd:.2f} from {rec.first} to {rec.last}; "
-                f"recorded per person and org-level ${rec.recorded_usd:.2f}"
+                f"recorded ${rec.recorded_usd:.2f}"
+                + (" (estimated from list prices)" if rec.recorded_is_estimate else "")
             )
     return "\n".join(lines)
 

@@ -12,7 +12,15 @@ Hand calculation of Ana's week 2026-W47 (Nov 16-22):
                           = input 3,200 (1,700 cached), output 500
   Claude Code 2026-11-18  input 20,000 + cache read 3,000 + cache creation 1,000 = 24,000 (4,000
                           cached), output 5,000, 250 cents = $2.50
-  total       input 30,700, cached 5,900, output 6,550, requests 12, cost $2.50
+  total       input 30,700, cached 5,900, output 6,550, requests 12
+
+OpenAI and Anthropic report tokens only: their cost is estimated from list prices (genai-prices,
+per million tokens: gpt-4.1 $2 input, $0.50 cached input, $8 output; gpt-4.1-mini $0.40 / $1.60;
+claude-sonnet-4-5 $3 input, $0.30 cache read, $3.75 cache write, $15 output):
+  OpenAI      800 × 2 + 200 × 0.5 + 300 × 8 = $0.0041;  500 × 0.4 + 50 × 1.6 = $0.00028;
+              2,000 × 2 + 700 × 8 = $0.0096
+  Anthropic   1,500 × 3 + 200 × 0.3 + 1,500 × 3.75 + 500 × 15 = $0.017685
+  cost        $2.50 + $0.0041 + $0.00028 + $0.0096 + $0.017685 = $2.531665
 """
 
 from __future__ import annotations
@@ -194,7 +202,7 @@ def test_pull_brings_each_persons_usage_exactly(
     ana = facts(capsys)
     assert ana["tokens"] == ANA_WEEK
     assert ana["requests"] == 12
-    assert ana["cost_usd"] == "2.50"
+    assert ana["cost_usd"] == "2.531665"
     assert set(ana["by_tool"]) == {"openai", "anthropic", "claude-code"}
     # Bo has keys but used none of them this week: known, with nothing.
     assert facts(capsys, "bo@example.com")["tokens"] == {"input": 0, "cached": 0, "output": 0}
@@ -214,15 +222,29 @@ def test_pull_brings_each_persons_usage_exactly(
         "first_day": SINCE,
         "last_day": UNTIL,
         "billed_usd": "0.4375",
-        "recorded_usd": "0",
+        # Ana's $0.01398 and the CI key's 9,000 × 2 + 100 × 8 = $0.0188, both estimated
+        "recorded_usd": "0.03278",
+        "recorded_is_estimate": True,
     }
     assert state["anthropic"]["billed_cost"] == {
         "first_day": SINCE,
         "last_day": UNTIL,
         "billed_usd": "2",
-        "recorded_usd": "0",
+        # Ana's $0.017685 and the CI key's haiku-4-5 90,000 × 1 + 12,000 × 5 = $0.15
+        "recorded_usd": "0.167685",
+        "recorded_is_estimate": True,
     }
     assert state["claude-code"]["billed_cost"] is None
+
+    assert main(["sources"]) == 0
+    text = capsys.readouterr().out
+    assert "openai (pull)\n  last success" in text
+    assert "  complete to    2026-11-23 00:00:00 UTC (lag " in text
+    assert (
+        "  billed cost    $2.00 from 2026-11-16 to 2026-11-22; recorded $0.17 "
+        "(estimated from list prices)" in text
+    )
+    assert "    anthropic_api_key apikey_ci: 1 event" in text
 
 
 def test_each_request_is_authenticated_and_paged_as_documented(
@@ -277,7 +299,8 @@ def test_pulled_twice_nothing_doubles_and_a_restated_day_replaces(
     ana = facts(capsys)
     assert ana["tokens"] == {"input": 30700 + 500 + 1000, "cached": 5900, "output": 6550 + 100}
     assert ana["requests"] == 13
-    assert ana["cost_usd"] == "3.00"
+    # $3.00 + $0.0041 + $0.00028 + (2,500 × 2 + 800 × 8 = $0.0114) + $0.017685
+    assert ana["cost_usd"] == "3.033465"
 
 
 def test_a_vendor_answering_429_half_the_time_is_waited_for(

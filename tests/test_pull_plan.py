@@ -122,3 +122,55 @@ def test_billed_cost_is_exact_and_restated_days_replace() -> None:
         date(2026, 11, 21): Decimal("2.25"),
     }
     assert billed_days({"billed_usd": {"bad": "1", "2026-11-01": "x"}}) == {}
+
+
+def test_list_price_estimates_follow_each_vendors_token_convention() -> None:
+    from bot.connectors.prices import (
+        ESTIMATED,
+        anthropic_result_nanos,
+        estimate_nanos,
+        openai_result_nanos,
+        with_estimate,
+    )
+    from bot.domain.events import EventType, NormalizedEvent
+
+    # gpt-4.1: $2 input, $0.50 cached input, $8 output per million; input includes the cached.
+    gpt = {
+        "model": "gpt-4.1",
+        "input_tokens": 1000,
+        "input_cached_tokens": 200,
+        "output_tokens": 300,
+    }
+    assert openai_result_nanos(gpt) == (800 * 2 + 200 * 0.5 + 300 * 8) * 1000
+    # Anthropic reports input apart from cache reads and writes: they are added back.
+    claude = {
+        "model": "claude-sonnet-4-5-20250929",
+        "uncached_input_tokens": 1500,
+        "cache_read_input_tokens": 200,
+        "cache_creation": {"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 1000},
+        "output_tokens": 500,
+    }
+    assert anthropic_result_nanos(claude) == 17_685_000
+    assert openai_result_nanos({"model": "no-such-model-7", "input_tokens": 5}) is None
+    assert openai_result_nanos({"model": None, "input_tokens": 5}) is None
+    assert estimate_nanos("openai", "gpt-4.1", input_tokens=0) is None
+
+    event = NormalizedEvent(
+        key="k",
+        type=EventType.USAGE,
+        occurred_at=datetime(2026, 11, 17, tzinfo=UTC),
+        actor=None,
+        input_tokens=10,
+    )
+    assert with_estimate(event, None).cost_nanos == 0
+    priced = with_estimate(event, 1234)
+    assert (priced.cost_nanos, priced.metrics) == (1234, {ESTIMATED: 1})
+    billed = NormalizedEvent(
+        key="b",
+        type=EventType.USAGE,
+        occurred_at=datetime(2026, 11, 17, tzinfo=UTC),
+        actor=None,
+        input_tokens=10,
+        cost_nanos=99,
+    )
+    assert with_estimate(billed, 1234).cost_nanos == 99  # a vendor's own cost is never replaced

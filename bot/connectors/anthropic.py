@@ -28,6 +28,7 @@ from bot.connectors.base import Connector, PullResult, PullRun
 from bot.connectors.costs import merge_billed, to_decimal
 from bot.connectors.paging import cursor_pages, id_pages
 from bot.connectors.plan import daily_watermark
+from bot.connectors.prices import anthropic_result_nanos
 from bot.domain.units import parse_rfc3339
 from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
@@ -60,6 +61,7 @@ def _iso(run: PullRun, which: str) -> str:
 class AnthropicConnector(Connector):
     source = "anthropic"
     credential = "ANTHROPIC_ADMIN_KEY"
+    estimates_cost = True
 
     def configured(self, settings: Settings) -> bool:
         return bool(settings.anthropic_admin_key)
@@ -81,7 +83,9 @@ class AnthropicConnector(Connector):
                 "limit": DAY_BUCKETS_PER_PAGE,
             },
         ):
-            run.ingest("anthropic", attribute_key_owners(page, owners))
+            run.ingest(
+                "anthropic", attribute_key_owners(page, owners), estimate=anthropic_result_nanos
+            )
         billed: dict[date, Decimal] = {}
         for page in cursor_pages(
             run.outbound, "v1/organizations/cost_report", {**span, "limit": DAY_BUCKETS_PER_PAGE}

@@ -9,7 +9,7 @@ plus a watermark by the vendor's freshness rule. It does its I/O through two sea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,11 +18,13 @@ from bot.connectors.plan import Window
 from bot.outbound.http import Outbound
 from bot.settings import Settings
 
+Estimate = Callable[[dict[str, Any]], int | None]  # a usage result → estimated nano-dollars
+
 
 class Sink(Protocol):
     """Where a run's pages and identities go (``bot.connectors.runner`` stores them)."""
 
-    def ingest(self, source: str, document: Any) -> None: ...
+    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None: ...
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None: ...
 
@@ -38,9 +40,11 @@ class PullRun:
     checkpoint: dict[str, Any] | None
     sink: Sink
 
-    def ingest(self, source: str, document: Any) -> None:
-        """Hand one vendor page to the adapter of ``source`` (stored idempotently)."""
-        self.sink.ingest(source, document)
+    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
+        """Hand one vendor page to the adapter of ``source`` (stored idempotently);
+        ``estimate`` prices each usage result that carries tokens and no cost
+        (``bot.connectors.prices``)."""
+        self.sink.ingest(source, document, estimate)
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:
         """Vendor ids whose owner's email the vendor told us: (kind, id) → that person."""
@@ -60,6 +64,7 @@ class Connector(ABC):
     source: str  # the name in ``ai-roi pull SOURCE`` and ``source_state``
     credential: str  # the setting that turns it on (named in errors, never its value)
     interval: timedelta = timedelta(hours=1)  # how often ``serve`` pulls it
+    estimates_cost = False  # prices tokens from list prices (``bot.connectors.prices``)
 
     @abstractmethod
     def configured(self, settings: Settings) -> bool:

@@ -23,6 +23,7 @@ from bot.connectors.base import Connector, PullResult, PullRun
 from bot.connectors.costs import merge_billed, to_decimal
 from bot.connectors.paging import cursor_pages, id_pages
 from bot.connectors.plan import daily_watermark
+from bot.connectors.prices import openai_result_nanos
 from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
@@ -40,6 +41,7 @@ LIST_LIMIT = 100
 class OpenAIConnector(Connector):
     source = SOURCE
     credential = "OPENAI_ADMIN_KEY"
+    estimates_cost = True
 
     def configured(self, settings: Settings) -> bool:
         return bool(settings.openai_admin_key)
@@ -69,7 +71,7 @@ class OpenAIConnector(Connector):
                 "limit": DAY_BUCKETS_PER_PAGE,
             },
         ):
-            run.ingest(SOURCE, attribute_key_owners(page, owners))
+            run.ingest(SOURCE, attribute_key_owners(page, owners), estimate=openai_result_nanos)
         billed: dict[date, Decimal] = {}
         for page in cursor_pages(
             run.outbound,

@@ -16,15 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.connectors.base import Connector, PullRun
+from bot.connectors.base import Connector, Estimate, PullRun
 from bot.connectors.plan import Window, checkpoint_through, next_checkpoint, plan_window
+from bot.connectors.prices import with_estimate
 from bot.context import AppContext
 from bot.domain.directory import DirectoryRow
+from bot.domain.events import NormalizedEvent, Rejection
 from bot.errors import AiRoiError, CredentialRefusedError, UsageError
+from bot.ingest.adapters import RECORD_READERS
 from bot.ingest.bulk import ingest_in_batches
+from bot.ingest.pipeline import IngestOutcome
 from bot.store import source_state
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
+from bot.store.event_rows import prepare_batch, time_binder
+from bot.store.events import write_batches
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +79,14 @@ class _Sink:
         self.outcome = outcome
         self.progress = progress
 
-    def ingest(self, source: str, document: Any) -> None:
+    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
         body = json.dumps(document, separators=(",", ":")).encode()
-        result = ingest_in_batches(
-            self.context.engine, source, body, "application/json", now=self.context.clock()
-        )
+        if estimate is None:
+            result = ingest_in_batches(
+                self.context.engine, source, body, "application/json", now=self.context.clock()
+            )
+        else:
+            result = self._ingest_estimated(source, body, estimate)
         self.outcome.pages += 1
         self.outcome.accepted += result.accepted
         self.outcome.duplicates += result.duplicates
@@ -88,6 +97,29 @@ class _Sink:
                 self.outcome.rejections.append(rejection.error)
         if self.progress is not None:
             self.progress(self.outcome.source, self.outcome.pages)
+
+    def _ingest_estimated(self, source: str, body: bytes, estimate: Estimate) -> IngestOutcome:
+        """Parse each usage result with the adapter, price the events it yields, store them."""
+        records = RECORD_READERS[source](body, "application/json")
+        events: list[NormalizedEvent] = []
+        rejected: list[Rejection] = []
+        for index, record in enumerate(records.items):
+            parsed = records.parse(index, index + 1)
+            rejected.extend(parsed.rejected)
+            if parsed.events:
+                result = record.get("result") if isinstance(record, dict) else None
+                nanos = estimate(result) if isinstance(result, dict) else None
+                events.extend(with_estimate(event, nanos) for event in parsed.events)
+        outcome = IngestOutcome(rejected=rejected)
+        if events:
+            engine = self.context.engine
+            batch = prepare_batch(
+                source, events, self.context.clock(), time_binder(engine.dialect.name)
+            )
+            with transaction(engine) as session:
+                (stored,) = write_batches(session, [batch])
+            outcome.accepted, outcome.duplicates = stored.accepted, stored.duplicates
+        return outcome
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:
         rows = [

@@ -24,6 +24,7 @@ class Reconciliation:
     last: date
     billed_usd: Decimal
     recorded_usd: Decimal
+    recorded_is_estimate: bool  # priced from list prices, not billed per person
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,17 @@ def source_overview(session: Session, settings: Settings, *, now: datetime) -> l
                 state=state,
                 health=seen,
                 lag=None if through is None else max(now - through, timedelta(0)),
-                reconciliation=_reconcile(session, name, state),
+                reconciliation=_reconcile(
+                    session, name, state, bool(connector and connector.estimates_cost)
+                ),
             )
         )
     return overview
 
 
-def _reconcile(session: Session, source: str, state: SourceStatus | None) -> Reconciliation | None:
+def _reconcile(
+    session: Session, source: str, state: SourceStatus | None, estimated: bool
+) -> Reconciliation | None:
     """Billed cost over the days the vendor's cost report was read (up to 90), beside the cost
     recorded for the source's usage on those days."""
     billed = billed_days(state.checkpoint if state else None)
@@ -76,5 +81,9 @@ def _reconcile(session: Session, source: str, state: SourceStatus | None) -> Rec
         session, source, midnight(first), midnight(last + timedelta(days=1))
     )
     return Reconciliation(
-        first, last, sum(billed.values(), Decimal(0)), Decimal(nanos) / Decimal(10**9)
+        first,
+        last,
+        billed_usd=sum(billed.values(), Decimal(0)),
+        recorded_usd=Decimal(nanos) / Decimal(10**9),
+        recorded_is_estimate=estimated,
     )
