@@ -26,6 +26,8 @@ class Sink(Protocol):
 
     def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None: ...
 
+    def ingest_body(self, source: str, body: bytes, content_type: str) -> None: ...
+
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None: ...
 
 
@@ -39,12 +41,17 @@ class PullRun:
     outbound: Outbound
     checkpoint: dict[str, Any] | None
     sink: Sink
+    settings: Settings
 
     def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
         """Hand one vendor page to the adapter of ``source`` (stored idempotently);
         ``estimate`` prices each usage result that carries tokens and no cost
         (``bot.connectors.prices``)."""
         self.sink.ingest(source, document, estimate)
+
+    def ingest_body(self, source: str, body: bytes, content_type: str) -> None:
+        """Hand a downloaded report (e.g. NDJSON) to the adapter of ``source`` as it came."""
+        self.sink.ingest_body(source, body, content_type)
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:
         """Vendor ids whose owner's email the vendor told us: (kind, id) → that person."""

@@ -82,11 +82,17 @@ class _Sink:
     def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
         body = json.dumps(document, separators=(",", ":")).encode()
         if estimate is None:
-            result = ingest_in_batches(
-                self.context.engine, source, body, "application/json", now=self.context.clock()
-            )
+            self.ingest_body(source, body, "application/json")
         else:
-            result = self._ingest_estimated(source, body, estimate)
+            self._count(source, self._ingest_estimated(source, body, estimate))
+
+    def ingest_body(self, source: str, body: bytes, content_type: str) -> None:
+        result = ingest_in_batches(
+            self.context.engine, source, body, content_type, now=self.context.clock()
+        )
+        self._count(source, result)
+
+    def _count(self, source: str, result: IngestOutcome) -> None:
         self.outcome.pages += 1
         self.outcome.accepted += result.accepted
         self.outcome.duplicates += result.duplicates
@@ -169,6 +175,7 @@ def pull_source(
         outbound=outbound,
         checkpoint=checkpoint,
         sink=_Sink(context, outcome, progress),
+        settings=settings,
     )
     try:
         with outbound.client:

@@ -160,7 +160,8 @@ class FakeVendor:
                 raise HttpError(
                     fault.status, self.error_body(fault.status, "scripted failure"), headers
                 )
-            return Answer(200, self.route(request))
+            routed = self.route(request)
+            return routed if isinstance(routed, Answer) else Answer(200, routed)
         except HttpError as exc:
             return exc.answer
 
@@ -187,9 +188,15 @@ class FakeVendor:
                     time.monotonic(),
                 )
                 answer = vendor.handle(request)
-                body = json.dumps(answer.body).encode()
+                if answer.status == 204:
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                raw = isinstance(answer.body, bytes)
+                body = answer.body if raw else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in answer.headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
