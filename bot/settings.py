@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str = DEFAULT_ANTHROPIC_BASE_URL
     cursor_admin_key: str | None = None
     cursor_api_url: str = DEFAULT_CURSOR_API_URL
+    cursor_calls_per_minute: int = Field(default=20, ge=1, le=6000)  # the Admin API's limit
     github_token: str | None = None
     github_org: str | None = None
     github_enterprise: str | None = None

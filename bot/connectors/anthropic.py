@@ -28,7 +28,7 @@ from bot.connectors.base import Connector, PullResult, PullRun
 from bot.connectors.costs import merge_billed, to_decimal
 from bot.connectors.paging import cursor_pages, id_pages
 from bot.connectors.plan import daily_watermark
-from bot.connectors.prices import anthropic_result_nanos
+from bot.connectors.prices import anthropic_result_nanos, priced
 from bot.domain.units import parse_rfc3339
 from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
@@ -84,7 +84,9 @@ class AnthropicConnector(Connector):
             },
         ):
             run.ingest(
-                "anthropic", attribute_key_owners(page, owners), estimate=anthropic_result_nanos
+                "anthropic",
+                attribute_key_owners(page, owners),
+                adjust=priced(anthropic_result_nanos),
             )
         billed: dict[date, Decimal] = {}
         for page in cursor_pages(

@@ -15,16 +15,19 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.connectors.plan import Window
+from bot.domain.events import NormalizedEvent
 from bot.outbound.http import Outbound
 from bot.settings import Settings
 
-Estimate = Callable[[dict[str, Any]], int | None]  # a usage result → estimated nano-dollars
+# What a connector may change in an event the adapter made from one record (a cost estimate,
+# requests counted by another report): (the adapter's record, its event) → the event.
+Adjust = Callable[[Any, NormalizedEvent], NormalizedEvent]
 
 
 class Sink(Protocol):
     """Where a run's pages and identities go (``bot.connectors.runner`` stores them)."""
 
-    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None: ...
+    def ingest(self, source: str, document: Any, adjust: Adjust | None = None) -> None: ...
 
     def ingest_body(self, source: str, body: bytes, content_type: str) -> None: ...
 
@@ -43,11 +46,11 @@ class PullRun:
     sink: Sink
     settings: Settings
 
-    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
+    def ingest(self, source: str, document: Any, adjust: Adjust | None = None) -> None:
         """Hand one vendor page to the adapter of ``source`` (stored idempotently);
-        ``estimate`` prices each usage result that carries tokens and no cost
-        (``bot.connectors.prices``)."""
-        self.sink.ingest(source, document, estimate)
+        ``adjust`` may change each event the adapter makes, e.g. price it
+        (``bot.connectors.prices.priced``)."""
+        self.sink.ingest(source, document, adjust)
 
     def ingest_body(self, source: str, body: bytes, content_type: str) -> None:
         """Hand a downloaded report (e.g. NDJSON) to the adapter of ``source`` as it came."""

@@ -23,7 +23,7 @@ from bot.connectors.base import Connector, PullResult, PullRun
 from bot.connectors.costs import merge_billed, to_decimal
 from bot.connectors.paging import cursor_pages, id_pages
 from bot.connectors.plan import daily_watermark
-from bot.connectors.prices import openai_result_nanos
+from bot.connectors.prices import openai_result_nanos, priced
 from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
@@ -71,7 +71,9 @@ class OpenAIConnector(Connector):
                 "limit": DAY_BUCKETS_PER_PAGE,
             },
         ):
-            run.ingest(SOURCE, attribute_key_owners(page, owners), estimate=openai_result_nanos)
+            run.ingest(
+                SOURCE, attribute_key_owners(page, owners), adjust=priced(openai_result_nanos)
+            )
         billed: dict[date, Decimal] = {}
         for page in cursor_pages(
             run.outbound,

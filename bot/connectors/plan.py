@@ -112,6 +112,13 @@ def daily_watermark(window: Window, *, now: datetime, lag: timedelta) -> datetim
     return min(window.end, finished)
 
 
+def hourly_watermark(window: Window, *, now: datetime, lag: timedelta) -> datetime:
+    """Complete through: the start of the last hour the vendor has aggregated (the hour that
+    began at least ``lag`` before ``now``), never past the window's end."""
+    aggregated = (now - lag).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return min(window.end, aggregated)
+
+
 def is_due(
     *,
     now: datetime,

@@ -12,6 +12,7 @@ over the network is started).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -91,6 +92,19 @@ def with_estimate(event: NormalizedEvent, nanos: int | None) -> NormalizedEvent:
     event.cost_nanos = nanos
     event.metrics = {**event.metrics, ESTIMATED: 1}
     return event
+
+
+def priced(
+    price: Callable[[dict[str, Any]], int | None],
+) -> Callable[[Any, NormalizedEvent], NormalizedEvent]:
+    """An adjustment for ``PullRun.ingest``: each usage result's event gets the estimate
+    ``price`` gives for the result (records of bucket reports are ``{"bucket", "result"}``)."""
+
+    def adjust(record: Any, event: NormalizedEvent) -> NormalizedEvent:
+        result = record.get("result") if isinstance(record, dict) else None
+        return with_estimate(event, price(result) if isinstance(result, dict) else None)
+
+    return adjust
 
 
 def _int(value: Any) -> int:

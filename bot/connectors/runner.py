@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.connectors.base import Connector, Estimate, PullRun
+from bot.connectors.base import Adjust, Connector, PullRun
 from bot.connectors.plan import Window, checkpoint_through, next_checkpoint, plan_window
-from bot.connectors.prices import with_estimate
 from bot.context import AppContext
 from bot.domain.directory import DirectoryRow
 from bot.domain.events import NormalizedEvent, Rejection
@@ -79,12 +78,12 @@ class _Sink:
         self.outcome = outcome
         self.progress = progress
 
-    def ingest(self, source: str, document: Any, estimate: Estimate | None = None) -> None:
+    def ingest(self, source: str, document: Any, adjust: Adjust | None = None) -> None:
         body = json.dumps(document, separators=(",", ":")).encode()
-        if estimate is None:
+        if adjust is None:
             self.ingest_body(source, body, "application/json")
         else:
-            self._count(source, self._ingest_estimated(source, body, estimate))
+            self._count(source, self._ingest_adjusted(source, body, adjust))
 
     def ingest_body(self, source: str, body: bytes, content_type: str) -> None:
         result = ingest_in_batches(
@@ -104,18 +103,15 @@ class _Sink:
         if self.progress is not None:
             self.progress(self.outcome.source, self.outcome.pages)
 
-    def _ingest_estimated(self, source: str, body: bytes, estimate: Estimate) -> IngestOutcome:
-        """Parse each usage result with the adapter, price the events it yields, store them."""
+    def _ingest_adjusted(self, source: str, body: bytes, adjust: Adjust) -> IngestOutcome:
+        """Parse each record with the adapter, adjust the events it yields, store them."""
         records = RECORD_READERS[source](body, "application/json")
         events: list[NormalizedEvent] = []
         rejected: list[Rejection] = []
         for index, record in enumerate(records.items):
             parsed = records.parse(index, index + 1)
             rejected.extend(parsed.rejected)
-            if parsed.events:
-                result = record.get("result") if isinstance(record, dict) else None
-                nanos = estimate(result) if isinstance(result, dict) else None
-                events.extend(with_estimate(event, nanos) for event in parsed.events)
+            events.extend(adjust(record, event) for event in parsed.events)
         outcome = IngestOutcome(rejected=rejected)
         if events:
             engine = self.context.engine

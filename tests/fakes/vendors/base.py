@@ -24,6 +24,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     at: float  # time.monotonic() when it arrived
+    body: bytes = b""
 
 
 @dataclass
@@ -177,8 +178,7 @@ class FakeVendor:
 
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                payload = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 request = Request(
                     method,
@@ -186,6 +186,7 @@ class FakeVendor:
                     parse_qs(parts.query, keep_blank_values=True),
                     {k.lower(): v for k, v in self.headers.items()},
                     time.monotonic(),
+                    payload,
                 )
                 answer = vendor.handle(request)
                 if answer.status == 204:
