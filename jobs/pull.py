@@ -88,7 +88,7 @@ def pull_tick(
                 log.info("%s: pulled by another replica; skipped", connector.source)
                 continue
             outcome = pull_source(context, connector)
-        log.info("%s", outcome.summary())
+        log.log(logging.INFO if outcome.ok else logging.WARNING, "%s", outcome.summary())
         outcomes.append(outcome)
     return outcomes
 

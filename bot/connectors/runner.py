@@ -61,7 +61,7 @@ class SourceOutcome:
         span = f"{self.window.first.isoformat()} to {self.window.last.isoformat()}"
         counts = (
             f"{self.pages} page{'' if self.pages == 1 else 's'}, {self.accepted} records stored, {self.duplicates} unchanged, "
-            f"{self.rejected} rejected; {self.requests} requests"
+            f"{self.rejected} rejected; {self.requests} request{'' if self.requests == 1 else 's'}"
             + (f" ({self.rate_limited} rate limited)" if self.rate_limited else "")
         )
         if not self.ok:
@@ -200,7 +200,7 @@ def pull_source(
             )
         else:
             assert outcome.error is not None
-            log.warning("%s: pull failed: %s", connector.source, outcome.error)
+            log.info("%s: pull failed: %s", connector.source, outcome.error)
             source_state.record_failure(
                 session, connector.source, now=now, error=outcome.error, rows=outcome.accepted
             )
