@@ -3,7 +3,7 @@ teams that follow a Slack user group (``usergroups.users.list``).
 
 Runs when ``serve`` starts and daily (when a bot token is set), after an admin picks user groups,
 and on demand as ``ai-roi directory sync-slack``. Every call waits at the process-wide rate gate
-(``bot.slack.rate_gate``) and a ``429`` is honoured through it: no request goes out again before
+(``bot.outbound.gate``) and a ``429`` is honoured through it: no request goes out again before
 its ``Retry-After`` has passed, then the same page is asked for again.
 """
 
@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.errors import AiRoiError
-from bot.slack.client import make_web_client
-from bot.slack.rate_gate import RateGate, shared_gate
+from bot.outbound.clients import slack_web_client
+from bot.outbound.gate import RateGate, shared_gate
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.slack_directory import SlackMember, SlackSyncResult, TeamSync, UserGroup
@@ -167,7 +167,7 @@ def sync_slack(
     context: AppContext, *, client: WebClient | None = None, gate: RateGate | None = None
 ) -> SlackSyncReport:
     """People first (so group members are known), then the user-group teams."""
-    client = client or make_web_client(context.settings)
+    client = client or slack_web_client(context.settings)
     gate = gate or shared_gate()
     report = SlackSyncReport(people=sync_people(context, client, gate))
     report.teams, problems = sync_usergroup_teams(context, client, gate)
