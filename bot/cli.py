@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,9 +20,10 @@ from bot import __version__
 from bot.errors import AiRoiError, UsageError
 
 if TYPE_CHECKING:
+    from bot.connectors.runner import SourceOutcome
+    from bot.connectors.status import SourceOverview
     from bot.context import AppContext
     from bot.domain.weeks import Week
-    from bot.store.sources import SourceHealth
 
 log = logging.getLogger("bot")
 Command = Callable[[argparse.Namespace], int]
@@ -69,6 +70,13 @@ def _week_arg(text: str) -> str:
         return str(parse_week(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,8 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=cmd_ingest)
 
+    pull = commands.add_parser(
+        "pull", help="run the pull connectors now (all configured ones, or those named)"
+    )
+    pull.add_argument("sources", nargs="*", metavar="SOURCE", help="openai, anthropic, …")
+    pull.add_argument(
+        "--since", type=_date_arg, default=None, help="first day to fetch (backfill), YYYY-MM-DD"
+    )
+    pull.add_argument(
+        "--until", type=_date_arg, default=None, help="last day to fetch, default today"
+    )
+    pull.set_defaults(handler=cmd_pull)
+
     sources = commands.add_parser(
-        "sources", help="per source: last event, counts, identities not mapped to anyone yet"
+        "sources",
+        help="per source: configured, last success, watermark and lag, last error, "
+        "identities not mapped to anyone yet",
     )
     sources.add_argument("--json", action="store_true")
     sources.set_defaults(handler=cmd_sources)
@@ -443,17 +465,53 @@ def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
     return 1 if total_rejected else 0
 
 
+def cmd_pull(args: argparse.Namespace) -> int:
+    from bot.connectors.runner import pull_source, select_connectors
+
+    if args.since and args.until and args.since > args.until:
+        raise UsageError("--since must not be after --until")
+    with _context() as context:
+        connectors = select_connectors(context, args.sources)
+        if not connectors:
+            print("no pull source is configured (set OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY, …)")
+            return 0
+        progress = _pull_progress(sys.stderr) if sys.stderr.isatty() else None
+        outcomes: list[SourceOutcome] = []
+        for connector in connectors:
+            outcome = pull_source(
+                context, connector, since=args.since, until=args.until, progress=progress
+            )
+            outcomes.append(outcome)
+            print(outcome.summary())
+            for rejection in outcome.rejections:
+                print(f"{outcome.source}: a record was rejected: {rejection}", file=sys.stderr)
+    failed = [o.source for o in outcomes if not o.ok]
+    print(
+        f"{len(outcomes) - len(failed)} of {len(outcomes)} sources pulled"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
+
+
+def _pull_progress(stream: TextIO) -> Callable[[str, int], None]:
+    def advance(source: str, pages: int) -> None:
+        stream.write(f"\r{source}: {pages:,} page{'' if pages == 1 else 's'} stored")
+        stream.flush()
+
+    return advance
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.store.sources import source_health
+    from bot.connectors.status import source_overview
 
     with _context() as context, Session(context.engine) as session:
-        health = source_health(session)
+        overview = source_overview(session, context.settings, now=context.clock())
     if args.json:
-        print(json.dumps([_source_json(h) for h in health], indent=2))
+        print(json.dumps([_source_json(o) for o in overview], indent=2))
     else:
-        print(format_sources(health))
+        print(format_sources(overview))
     return 0
 
 
@@ -465,39 +523,91 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
 
 
-def _source_json(health: SourceHealth) -> dict[str, object]:
+def _lag(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    hours = int(value.total_seconds() // 3600)
+    return (
+        f"{hours // 24}d {hours % 24}h"
+        if hours >= 24
+        else f"{hours}h {int(value.total_seconds() // 60) % 60}m"
+    )
+
+
+def _source_json(o: SourceOverview) -> dict[str, object]:
+    h, state, rec = o.health, o.state, o.reconciliation
     return {
-        "source": health.source,
-        "last_event_at": _iso(health.last_event_at),
-        "last_received_at": _iso(health.last_received_at),
-        "events": health.events,
-        "org_level_events": health.org_level_events,
-        "unattributed_events": health.unattributed_events,
+        "source": o.source,
+        "kind": o.kind,
+        "configured": o.configured,
+        "last_success_at": _iso(state.last_success_at) if state else None,
+        "last_run_at": _iso(state.last_run_at) if state else None,
+        "watermark": _iso(state.watermark) if state else None,
+        "lag_seconds": None if o.lag is None else int(o.lag.total_seconds()),
+        "last_error": state.last_error if state else None,
+        "consecutive_failures": state.consecutive_failures if state else 0,
+        "rows_pulled": state.rows_pulled if state else 0,
+        "last_event_at": _iso(h.last_event_at) if h else None,
+        "last_received_at": _iso(h.last_received_at) if h else None,
+        "events": h.events if h else 0,
+        "org_level_events": h.org_level_events if h else 0,
+        "unattributed_events": h.unattributed_events if h else 0,
         "unattributed_identities": [
             {"kind": kind, "value": value, "events": events}
-            for kind, value, events in health.unattributed_identities
+            for kind, value, events in (h.unattributed_identities if h else ())
         ],
+        "billed_cost": None
+        if rec is None
+        else {
+            "first_day": rec.first.isoformat(),
+            "last_day": rec.last.isoformat(),
+            "billed_usd": format(rec.billed_usd.normalize(), "f"),
+            "recorded_usd": format(rec.recorded_usd.normalize(), "f"),
+            "recorded_is_estimate": rec.recorded_is_estimate,
+        },
     }
 
 
-def format_sources(health: Sequence[SourceHealth]) -> str:
-    if not health:
+def format_sources(overview: Sequence[SourceOverview]) -> str:
+    if not overview:
         return "no events received yet from any source"
     lines: list[str] = []
-    for h in health:
-        lines += [
-            h.source,
-            f"  last event     {_when(h.last_event_at)}",
-            f"  last received  {_when(h.last_received_at)}",
-            f"  events         {h.events:,} ({h.org_level_events:,} org-level, "
-            f"{h.unattributed_events:,} unattributed)",
-        ]
-        if h.unattributed_identities:
-            lines.append("  unattributed identities (map them with `ai-roi directory import`):")
+    for o in overview:
+        h, state = o.health, o.state
+        if o.kind == "pull" and not o.configured and state is None and h is None:
+            lines.append(f"{o.source} (pull)  not configured")
+            continue
+        lines.append(f"{o.source} ({o.kind})" + ("" if o.configured else "  not configured"))
+        if o.kind == "pull":
             lines += [
-                f"    {kind} {value}: {events:,} event{'' if events == 1 else 's'}"
-                for kind, value, events in h.unattributed_identities
+                f"  last success   {_when(state.last_success_at if state else None)}",
+                f"  complete to    {_when(state.watermark if state else None)} (lag {_lag(o.lag)})",
             ]
+            if state and state.last_error:
+                lines.append(
+                    f"  last error     {state.last_error} "
+                    f"({state.consecutive_failures} failed run{'' if state.consecutive_failures == 1 else 's'} in a row)"
+                )
+        if h is not None:
+            lines += [
+                f"  last event     {_when(h.last_event_at)}",
+                f"  last received  {_when(h.last_received_at)}",
+                f"  events         {h.events:,} ({h.org_level_events:,} org-level, "
+                f"{h.unattributed_events:,} unattributed)",
+            ]
+            if h.unattributed_identities:
+                lines.append("  unattributed identities (map them with `ai-roi directory import`):")
+                lines += [
+                    f"    {kind} {value}: {events:,} event{'' if events == 1 else 's'}"
+                    for kind, value, events in h.unattributed_identities
+                ]
+        if o.reconciliation is not None:
+            rec = o.reconciliation
+            lines.append(
+                f"  billed cost    ${rec.billed_usd:.2f} from {rec.first} to {rec.last}; "
+                f"recorded ${rec.recorded_usd:.2f}"
+                + (" (estimated from list prices)" if rec.recorded_is_estimate else "")
+            )
     return "\n".join(lines)
 
 

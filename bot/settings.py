@@ -28,6 +28,12 @@ DEFAULT_HTTP_HEADER_TIMEOUT = 10.0
 DEFAULT_HTTP_BODY_TIMEOUT = 30.0
 DEFAULT_HTTP_KEEP_ALIVE = 5
 DEFAULT_SLACK_MESSAGES_PER_MINUTE = 60  # chat.postMessage: about one per second per channel
+DEFAULT_OPENAI_ADMIN_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+DEFAULT_CURSOR_API_URL = "https://api.cursor.com"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_PULL_TRAILING_DAYS = 7  # vendors restate recent days: each pull re-fetches this many
+DEFAULT_PULL_BACKFILL_DAYS = 30  # a source's first pull reaches this far back
 
 # Values copied from .env.example without being filled in.
 _PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-secret"}
@@ -74,6 +80,23 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Pull connectors (DESIGN §3.7): each is on when its credential is set.
+    openai_admin_key: str | None = None
+    openai_admin_base_url: str = DEFAULT_OPENAI_ADMIN_BASE_URL
+    anthropic_admin_key: str | None = None
+    anthropic_base_url: str = DEFAULT_ANTHROPIC_BASE_URL
+    cursor_admin_key: str | None = None
+    cursor_api_url: str = DEFAULT_CURSOR_API_URL
+    cursor_calls_per_minute: int = Field(default=20, ge=1, le=6000)  # the Admin API's limit
+    github_token: str | None = None
+    github_org: str | None = None
+    github_enterprise: str | None = None
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    litellm_base_url: str | None = None
+    litellm_api_key: str | None = None
+    pull_trailing_days: int = Field(default=DEFAULT_PULL_TRAILING_DAYS, ge=0, le=90)
+    pull_trailing_days_by_source: str | None = None  # "claude-code=3,openai=2"
+    pull_backfill_days: int = Field(default=DEFAULT_PULL_BACKFILL_DAYS, ge=1, le=366)
 
     @field_validator(
         "slack_bot_token",
@@ -84,6 +107,15 @@ class Settings(BaseSettings):
         "openai_api_key",
         "openai_base_url",
         "admin_user_ids",
+        "openai_admin_key",
+        "anthropic_admin_key",
+        "cursor_admin_key",
+        "github_token",
+        "github_org",
+        "github_enterprise",
+        "litellm_base_url",
+        "litellm_api_key",
+        "pull_trailing_days_by_source",
         mode="before",
     )
     @classmethod
@@ -97,7 +129,17 @@ class Settings(BaseSettings):
     def _log_format_lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "openai_api_key",
+        "openai_admin_key",
+        "anthropic_admin_key",
+        "cursor_admin_key",
+        "github_token",
+        "litellm_api_key",
+    )
     @classmethod
     def _no_placeholders(cls, value: str | None) -> str | None:
         if value is not None and value.strip().lower() in _PLACEHOLDERS:
@@ -163,6 +205,25 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator(
+        "openai_admin_base_url",
+        "anthropic_base_url",
+        "cursor_api_url",
+        "github_api_url",
+        "litellm_base_url",
+    )
+    @classmethod
+    def _base_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("pull_trailing_days_by_source")
+    @classmethod
+    def _trailing_days_shape(cls, value: str | None) -> str | None:
+        _trailing_days_overrides(value)
+        return value
+
     @model_validator(mode="after")
     def _slack_delivery_needs_token(self) -> Settings:
         if self.digest_delivery == "slack" and not self.slack_bot_token:
@@ -200,6 +261,23 @@ class Settings(BaseSettings):
     @property
     def summarizer_enabled(self) -> bool:
         return bool(self.openai_api_key)
+
+    def trailing_days(self, source: str) -> int:
+        """How many recent days each pull of ``source`` fetches again (vendors restate them)."""
+        return _trailing_days_overrides(self.pull_trailing_days_by_source).get(
+            source, self.pull_trailing_days
+        )
+
+
+def _trailing_days_overrides(value: str | None) -> dict[str, int]:
+    """``"claude-code=3,openai=2"`` as a mapping; ``ValueError`` naming the bad part."""
+    overrides: dict[str, int] = {}
+    for part in _split_csv(value):
+        source, _, days = part.partition("=")
+        if not source.strip() or not days.strip().isdigit() or int(days) > 90:
+            raise ValueError(f"{part!r} is not SOURCE=DAYS with DAYS from 0 to 90")
+        overrides[source.strip()] = int(days)
+    return overrides
 
 
 def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import AppContext
 from jobs.digest_tick import TickReport, digest_tick
@@ -25,6 +26,8 @@ DIGEST_TICK_ID = "digest_tick"
 MISFIRE_GRACE_SECONDS = 30 * 60
 SLACK_SYNC_ID = "slack_directory_sync"  # daily at 04:00 UTC, and once at start-up
 RETENTION_ID = "retention_purge"  # daily at 03:30 UTC
+PULL_TICK_ID = "pull_connectors"  # every few minutes: the pull sources that are due
+PULL_TICK_MINUTES = 5
 DAILY_MISFIRE_GRACE_SECONDS = 6 * 60 * 60
 
 
@@ -93,6 +96,31 @@ def add_daily_jobs(
         )
 
 
+def add_pull_tick(
+    scheduler: BackgroundScheduler, context: AppContext, *, first_run: datetime | None = None
+) -> bool:
+    """When any pull connector is configured: a tick every few minutes (first right away) that
+    pulls each source whose own interval has passed (``jobs.pull``). Whether it was added."""
+    from bot.connectors import CONNECTORS
+    from jobs.pull import run_pull_tick_safely
+
+    if not any(c.configured(context.settings) for c in CONNECTORS):
+        return False
+    scheduler.add_job(
+        run_pull_tick_safely,
+        IntervalTrigger(minutes=PULL_TICK_MINUTES, timezone=UTC),
+        args=[context],
+        id=PULL_TICK_ID,
+        name="pull connectors that are due",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        next_run_time=first_run or datetime.now(UTC),
+    )
+    return True
+
+
 def run_tick_safely(context: AppContext, stopping: threading.Event) -> TickReport | None:
     """A tick that logs its failure with the traceback and lets the next tick try again."""
     try:
@@ -128,10 +156,12 @@ def start_scheduler(
     run = tick or (lambda flag: run_tick_safely(context, flag))
     add_digest_tick(scheduler, lambda: run(stopping))
     add_daily_jobs(scheduler, context)
+    pulling = add_pull_tick(scheduler, context)
     scheduler.start()
     log.info(
-        "scheduler started: digest tick now and at every full hour (UTC); retention purge daily%s",
+        "scheduler started: digest tick now and at every full hour (UTC); retention purge daily%s%s",
         "; Slack directory sync now and daily" if context.settings.slack_bot_token else "",
+        "; pull connectors now and every 5 minutes when due" if pulling else "",
     )
     return DigestScheduler(scheduler, stopping)
 

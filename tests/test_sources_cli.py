@@ -83,14 +83,23 @@ def sources_json(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]
 
 def test_nothing_received_yet(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources"]) == 0
-    assert capsys.readouterr().out.strip() == "no events received yet from any source"
-    assert main(["sources", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert capsys.readouterr().out.splitlines() == [
+        "anthropic (pull)  not configured",
+        "claude-code (pull)  not configured",
+        "copilot (pull)  not configured",
+        "cursor (pull)  not configured",
+        "openai (pull)  not configured",
+    ]
+    entries = sources_json(capsys)
+    assert list(entries) == ["anthropic", "claude-code", "copilot", "cursor", "openai"]
+    assert all(not e["configured"] and e["watermark"] is None for e in entries.values())
 
 
 def test_json_per_source(ingested: datetime, capsys: pytest.CaptureFixture[str]) -> None:
     health = sources_json(capsys)
-    assert list(health) == ["openai", "usage"]
+    assert list(health) == ["anthropic", "claude-code", "copilot", "cursor", "openai", "usage"]
+    assert (health["openai"]["kind"], health["openai"]["configured"]) == ("pull", False)
+    assert (health["usage"]["kind"], health["usage"]["configured"]) == ("push", True)
     openai, usage = health["openai"], health["usage"]
     assert openai["last_event_at"] == "2026-11-18T00:00:00Z"
     assert usage["last_event_at"] == "2026-11-19T08:00:00Z"  # +01:00 converted to UTC
@@ -115,8 +124,7 @@ def test_json_per_source(ingested: datetime, capsys: pytest.CaptureFixture[str])
 def test_readable_text(ingested: datetime, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources"]) == 0
     out = capsys.readouterr().out
-    openai, usage = out.split("\nusage\n")
-    assert openai.startswith("openai\n")
+    openai, usage = out.split("openai (pull)  not configured\n")[1].split("\nusage (push)\n")
     assert "  last event     2026-11-18 00:00:00 UTC" in openai
     assert "  events         2 (1 org-level, 1 unattributed)" in openai
     assert openai.splitlines()[-1] == "    openai user-zed: 1 event"

@@ -15,7 +15,13 @@ PURE_PACKAGES = [
     ROOT / "bot" / "ingest" / "adapters",
     ROOT / "bot" / "slack" / "blocks",
 ]
-PURE_MODULES = [ROOT / "bot" / "ingest" / "decoding.py", ROOT / "bot" / "ingest" / "signatures.py"]
+PURE_MODULES = [
+    ROOT / "bot" / "ingest" / "decoding.py",
+    ROOT / "bot" / "ingest" / "signatures.py",
+    ROOT / "bot" / "connectors" / "plan.py",
+    ROOT / "bot" / "connectors" / "costs.py",
+    ROOT / "bot" / "connectors" / "prices.py",
+]
 FORBIDDEN = {
     "sqlalchemy",
     "sqlmodel",

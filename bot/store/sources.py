@@ -75,3 +75,16 @@ def _utc(value: object) -> datetime | None:
 def _count(value: object) -> int:
     """A COUNT or SUM as an int (SUM of nothing is NULL; PostgreSQL sums are Decimal)."""
     return int(value) if isinstance(value, int | float | Decimal) else 0
+
+
+def recorded_cost_nanos(session: Session, source: str, start: datetime, end: datetime) -> int:
+    """The cost stored for ``source``'s events from ``start`` (inclusive) to ``end``, in
+    nano-dollars (what the vendor's usage records carried or what was estimated for them)."""
+    total = session.exec(
+        select(sa.func.coalesce(sa.func.sum(Event.cost_nanos), 0)).where(
+            col(Event.source) == source,
+            col(Event.occurred_at) >= start,
+            col(Event.occurred_at) < end,
+        )
+    ).one()
+    return int(total or 0)
