@@ -188,3 +188,35 @@ def test_directory_rows_with_unstorable_cells_are_reported_and_the_rest_kept() -
         (5, "slack_user_id is longer than 32 characters"),
         (6, "github_login is longer than 320 characters"),
     ]
+
+
+# Titles are for people: layout characters become spaces, a long title is cut, the event kept ---
+
+
+def test_display_label_cuts_with_an_ellipsis_and_flattens_layout() -> None:
+    assert text.display_label("a\r\nb\tc", 10) == "a b c"
+    assert text.display_label("x" * 12, 10) == "x" * 9 + "…"
+
+
+def test_a_title_with_line_breaks_or_over_its_column_is_made_displayable_not_refused() -> None:
+    long_title = "Quarterly churn by region " * 12  # 300 characters: a long pull-request title
+    body = json.dumps(
+        [
+            {
+                "id": f"a-{n}",
+                "type": "artifact.created",
+                "occurred_at": "2026-11-18T09:00:00Z",
+                "actor": {"email": "ana@example.com"},
+                "artifact": {"id": f"d-{n}", "kind": "dashboard", "title": title},
+            }
+            for n, title in enumerate(["Churn\nby region\t(EU)", long_title, "Bad\x00title"])
+        ]
+    ).encode()
+    parsed = ADAPTERS["usage"](body, "application/json")
+    titles = [event.artifact.title for event in parsed.events if event.artifact]
+    assert titles[0] == "Churn by region (EU)"
+    assert len(titles[1] or "") == text.LABEL_LENGTH
+    assert (titles[1] or "").startswith("Quarterly churn by region Quarterly")
+    assert [(r.index, r.error) for r in parsed.rejected] == [
+        (2, "artifact.title contains a NUL character at position 3")
+    ]

@@ -11,7 +11,7 @@ reason, the same way on both databases. Pure: values in, a reason or ``None`` ou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.events import NormalizedEvent
 
@@ -27,6 +27,8 @@ METRIC_NAME_LENGTH = 64  # a key of events.metrics (JSON text)
 # C0 controls, DEL, C1 controls and the surrogate range (a lone surrogate is not encodable).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NAMES = {0: "a NUL character", 0x7F: "a DEL character"}
+# Line breaks and tabs in a title are layout, not content: they become one space.
+_LAYOUT = re.compile("[\t\n\r\x0b\x0c]+")
 
 
 def text_problem(value: str, max_length: int) -> str | None:
@@ -42,6 +44,26 @@ def text_problem(value: str, max_length: int) -> str | None:
     if len(value) > max_length:
         return f"is longer than {max_length} characters"
     return None
+
+
+def display_label(value: str, max_length: int) -> str:
+    """A title as people see it: line breaks and tabs become spaces, and a title longer than its
+    column is cut with an ellipsis (a long pull-request title is no reason to lose the event)."""
+    value = _LAYOUT.sub(" ", value).strip()
+    if len(value) > max_length:
+        value = value[: max_length - 1].rstrip() + "…"
+    return value
+
+
+def with_display_title(event: NormalizedEvent) -> NormalizedEvent:
+    """``event`` with its artifact's title made displayable (``display_label``); identifiers are
+    never rewritten, only checked (``event_problem``)."""
+    artifact = event.artifact
+    if artifact is not None and artifact.title is not None:
+        title = display_label(artifact.title, LABEL_LENGTH)
+        if title != artifact.title:
+            event.artifact = replace(artifact, title=title)
+    return event
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.events import Actor, NormalizedEvent, ParseResult, Rejection
-from bot.domain.text import event_problem
+from bot.domain.text import event_problem, with_display_title
 from bot.domain.units import (
     MAX_TOKENS_PER_RECORD,
     UnitError,
@@ -96,7 +96,9 @@ def parse_records(
 
 
 def checked(event: NormalizedEvent) -> NormalizedEvent:
-    """``event`` if every string in it can be stored (``bot.domain.text``), else ``EventError``."""
+    """``event`` if every string in it can be stored (``bot.domain.text``; a title is first made
+    displayable), else ``EventError``."""
+    event = with_display_title(event)
     problem = event_problem(event)
     if problem is not None:
         raise EventError(problem)
