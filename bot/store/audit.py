@@ -19,6 +19,10 @@ SETTING_CHANGE = "setting.change"
 PERSON_FORGET = "person.forget"
 SHARE_WITH_LEAD = "digest.share_with_lead"
 RETENTION_PURGE = "retention.purge"
+TEAM_REPORT_VIEW = "team_report.view"
+DIGEST_RESEND = "digest.resend"
+ACTOR_LENGTH = 64  # audit_log.actor
+TARGET_LENGTH = 200  # audit_log.target
 
 
 def record(
@@ -33,9 +37,9 @@ def record(
     """Add one audit entry (committed with the change it describes); ``details`` as sorted JSON."""
     entry = AuditEntry(
         at=now,
-        actor=actor,
+        actor=actor[:ACTOR_LENGTH],
         action=action,
-        target=target,
+        target=None if target is None else target[:TARGET_LENGTH],
         details=None if details is None else json.dumps(dict(details), sort_keys=True),
     )
     session.add(entry)

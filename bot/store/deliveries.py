@@ -7,14 +7,14 @@ for the console, never for Slack: a Slack delivery takes the row over and sends 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.store import audit
 from bot.store.db import upsert_for
-from bot.store.models import AuditEntry, Delivery
+from bot.store.models import Delivery
 
 LEASE = timedelta(minutes=5)
 FINAL = ("sent", "skipped", "failed")
@@ -205,15 +205,11 @@ def record_resend(
             session.execute(
                 sa.update(Delivery).where(col(Delivery.id) == existing.id).values(**values)
             )
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="digest.resend",
-            target=email,
-            details=json.dumps(
-                {"week": week, "channel": channel, "outcome": outcome, "reason": reason},
-                sort_keys=True,
-            ),
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.DIGEST_RESEND,
+        target=email,
+        details={"week": week, "channel": channel, "outcome": outcome, "reason": reason},
+        now=now,
     )

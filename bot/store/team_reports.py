@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.store.models import AuditEntry, Membership, Person, Team
+from bot.store import audit
+from bot.store.models import Membership, Person, Team
 
 
 def person_id_for_slack_user(session: Session, slack_user_id: str) -> int | None:
@@ -29,13 +29,7 @@ def audit_report_view(
     session: Session, *, actor: str, team: str, weeks: list[str], action: str, now: datetime
 ) -> None:
     """One entry per report viewed: who, which team, which weeks — never a number of people."""
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor[:64],
-            action=action,
-            target=team[:200],
-            details=json.dumps({"weeks": weeks}, sort_keys=True),
-        )
+    audit.record(
+        session, actor=actor, action=action, target=team, details={"weeks": weeks}, now=now
     )
     session.flush()

@@ -32,6 +32,7 @@ from bot.domain.privacy import (
 from bot.domain.team_render import ORG, TeamReport, TeamWeek
 from bot.domain.weeks import Week, previous_weeks, week_of
 from bot.errors import NotFoundError, PermissionDeniedError, UsageError
+from bot.store import audit
 from bot.store.privacy_ledger import lock_week, record, released
 from bot.store.team_aggregates import (
     TeamNode,
@@ -43,12 +44,11 @@ from bot.store.team_aggregates import (
     weekly_activity,
 )
 from bot.store.team_reports import audit_report_view, person_id_for_slack_user, teams_led_by
-from bot.store.workspace import get_setting
+from bot.store.workspace import min_group_size
 
 __all__ = [
     "AUDIT_ACTION",
     "MAX_WEEKS",
-    "MIN_GROUP_SIZE_SETTING",
     "TeamReport",
     "Viewer",
     "min_group_size",
@@ -59,8 +59,7 @@ __all__ = [
 
 TREND_WEEKS = 4
 MAX_WEEKS = 12
-AUDIT_ACTION = "team_report.view"
-MIN_GROUP_SIZE_SETTING = "min_group_size"
+AUDIT_ACTION = audit.TEAM_REPORT_VIEW
 _ORG_KEY = "org"
 
 
@@ -83,11 +82,6 @@ class _Group:
     key: str  # the privacy-check name: "team:<id>" or "org"
     name: str  # what people call it: the team name, or "org"
     team_ids: frozenset[int] | None  # the team's subtree; None for the organisation
-
-
-def min_group_size(session: Session) -> int:
-    """k in force: the admin's ``min_group_size`` setting, never below 5."""
-    return effective_k(get_setting(session, MIN_GROUP_SIZE_SETTING))
 
 
 def teams_for(session: Session, viewer: Viewer) -> list[str]:
