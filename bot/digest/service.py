@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -130,38 +131,35 @@ def resend(
             () if completeness.final else completeness.late,
         )
     recipient = Recipient(person.id, person.email, display_name(person), person.slack_user_id)
-    try:
-        receipt = deliverer.send(recipient, blocks, text)
-    except DeliveryError as exc:
+    person_id, person_email = person.id, person.email
+
+    def audited(outcome: str, **fields: Any) -> None:
         with transaction(engine) as session:
             deliveries.record_resend(
                 session,
-                person_id=person.id,
-                email=person.email,
+                person_id=person_id,
+                email=person_email,
                 week=str(week),
                 channel=deliverer.channel,
                 actor=actor,
                 now=now,
-                outcome="failed",
-                reason=str(exc),
+                outcome=outcome,
+                **fields,
             )
+
+    try:
+        receipt = deliverer.send(recipient, blocks, text)
+    except DeliveryError as exc:
+        audited("failed", reason=str(exc))
         raise AiRoiError(f"resending {week} to {person.email} failed: {exc}") from exc
-    with transaction(engine) as session:
-        deliveries.record_resend(
-            session,
-            person_id=person.id,
-            email=person.email,
-            week=str(week),
-            channel=deliverer.channel,
-            actor=actor,
-            now=now,
-            outcome="sent",
-            writer=reflection.writer,
-            summarizer_input_tokens=reflection.input_tokens,
-            summarizer_output_tokens=reflection.output_tokens,
-            text=text,
-            facts_json=json.dumps(facts.to_json(), sort_keys=True),
-            slack_channel=receipt.channel,
-            slack_ts=receipt.ts,
-        )
+    audited(
+        "sent",
+        writer=reflection.writer,
+        summarizer_input_tokens=reflection.input_tokens,
+        summarizer_output_tokens=reflection.output_tokens,
+        text=text,
+        facts_json=json.dumps(facts.to_json(), sort_keys=True),
+        slack_channel=receipt.channel,
+        slack_ts=receipt.ts,
+    )
     return DigestOutcome(person.email, display_name(person), "sent", None, text, facts)
