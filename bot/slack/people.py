@@ -51,7 +51,7 @@ def person_for_slack_user(session: Session, client: WebClient, user_id: str) -> 
 def is_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
     """Checked afresh on every admin action: ADMIN_USER_IDS, or a workspace owner/admin (asks
     Slack, ``users.info``; call it after the ack). The verdict is remembered for
-    ``remembered_admin``."""
+    ``known_admin``."""
     if user_id in settings.admin_user_id_list:
         return True
     profile = slack_profile(client, user_id)
@@ -74,9 +74,3 @@ def known_admin(settings: Settings, user_id: str) -> bool | None:
     if known is not None and time.monotonic() - known[1] < ADMIN_VERDICT_TTL:
         return known[0]
     return None
-
-
-def remembered_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
-    """The verdict this process gave recently (``known_admin``), else ``is_admin``."""
-    known = known_admin(settings, user_id)
-    return is_admin(settings, client, user_id) if known is None else known
