@@ -409,7 +409,11 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         initial=lambda value: {DIGEST_GRACE_HOURS: _hours(value)},
         label="Digest grace period",
-        describe=lambda value: f"up to {_hours(value)} hours for late sources",
+        describe=lambda value: (
+            f"up to {_hours(value)} hours for late sources"
+            if value
+            else "none: a digest goes out as its week ends"
+        ),
     ),
 )
 
