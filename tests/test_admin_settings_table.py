@@ -7,9 +7,11 @@ the user (another replica drew the modal, or a restart)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
+from bot.domain import workspace_settings
 from bot.domain.workspace_settings import (
     BY_KEY,
     DIGEST_GRACE_HOURS,
@@ -39,6 +42,7 @@ from fakes.slack_requests import view_submission
 from tests.conftest import FROZEN_NOW, LiveServer
 from tests.support.slack_app import eventually, press_home, send, serve_with_slack
 
+ROOT = Path(__file__).resolve().parents[1]
 SLOW = 1.5  # seconds each fake Slack call takes in the ack-first tests
 
 # A value other than the default for each setting, as its modal would submit it.
@@ -146,6 +150,38 @@ def test_the_admin_section_has_a_button_per_group_and_lists_the_grace_period() -
     texts = [field["text"] for field in settings["fields"]]
     assert "*Digest grace period*\nup to 24 hours for late sources" in texts
     assert any("no OPENAI_API_KEY is set" in text for text in texts)
+
+
+def test_the_slack_side_names_no_setting_so_a_new_one_touches_three_files() -> None:
+    generic = [
+        "bot/slack/listeners/admin.py",
+        "bot/slack/blocks/admin_home.py",
+        "bot/slack/home_service.py",
+        "bot/slack/view_state.py",
+    ]  # bot/slack/ids.py keeps the thresholds' older ids, by group
+    for path in generic:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        named = [key for key in workspace.KEYS if f'"{key}"' in source or f"'{key}'" in source]
+        assert named == [], f"{path} names {named}: derive it from SETTINGS instead"
+
+
+def test_contributing_lists_the_files_an_admin_setting_touches() -> None:
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("## Add an admin setting")[1].split("\n## ")[0]
+    paths = set(re.findall(r"`((?:bot|tests)/[\w/]+\.py)`", section))
+    assert {p for p in paths if p.startswith("bot/")} == {
+        "bot/domain/workspace_settings.py",
+        "bot/store/workspace.py",
+    }
+    assert all((ROOT / path).is_file() for path in paths)
+    for name in ("SETTINGS", "Setting", "InputKind", "parse_whole_number", "THRESHOLD_LABELS"):
+        assert f"`{name}`" in text and hasattr(workspace_settings, name)
+    assert "`SAMPLES`" in section and callable(workspace.value)
+    assert callable(ids.admin_action) and callable(ids.admin_view)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    contributing = readme.split("## Contributing")[1].split("\n## ")[0]
+    assert "bot/domain/workspace_settings.py" in contributing
+    assert "bot/store/workspace.py" in contributing and "three files" in contributing
 
 
 # Through the app -------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from bot.context import AppContext
 from bot.domain.directory import parse_directory
 from bot.slack import ids, people
-from bot.slack.listeners import teams_admin as teams_listener
 from bot.slack.blocks.teams_admin import (
     MAX_OPTIONS,
     GroupChoice,
@@ -25,6 +24,7 @@ from bot.slack.blocks.teams_admin import (
     teams_admin_modal,
 )
 from bot.slack.directory_sync import sync_slack
+from bot.slack.listeners import teams_admin as teams_listener
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Membership, Person, Team

@@ -16,9 +16,11 @@ from typing import Any
 
 from bot.domain.units import display_count
 from bot.domain.workspace_settings import (
+    BY_KEY,
     GROUPS,
     LLM_ENABLED,
     SETTINGS,
+    THRESHOLDS,
     WEEKDAYS,
     Input,
     InputKind,
@@ -253,12 +255,13 @@ def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
         {"type": "header", "text": plain("Admin", 150)},
     ]
     if state is None:
+        edit = BY_KEY[THRESHOLDS]
         blocks.append(_section("Nudge thresholds apply to everyone's digest. Changes are audited."))
         blocks.append(
             {
                 "type": "actions",
                 "block_id": "home_admin",
-                "elements": [button("Edit thresholds", ids.HOME_EDIT_THRESHOLDS, "thresholds")],
+                "elements": [button(edit.title, ids.admin_action(edit.group), edit.group)],
             }
         )
         return blocks
