@@ -19,8 +19,8 @@ import uvicorn
 from bot.context import AppContext
 from bot.http.server import server_config
 from bot.wiring import build_app
+from fakes.slack_api import FakeSlack
 from tests.conftest import WEBHOOK_TOKEN, make_settings
-from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_app import SECRET as SLACK_SECRET
 
 MIB = 1024 * 1024

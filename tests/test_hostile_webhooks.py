@@ -395,7 +395,7 @@ def slack_signed(body: bytes, timestamp: str | None = None) -> dict[str, str]:
 
 @pytest.fixture
 def slack_live(context: AppContext, database_url: str) -> Any:
-    from tests.fakes.slack_api import FakeSlack
+    from fakes.slack_api import FakeSlack
     from tests.support.slack_app import serve_with_slack
 
     with FakeSlack() as fake, serve_with_slack(context, database_url, fake) as live:
