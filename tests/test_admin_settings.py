@@ -182,6 +182,10 @@ def test_a_non_admin_can_neither_open_nor_submit_any_admin_modal(
     saved: dict[str, Any],
 ) -> None:
     assert press_home(app, slack, action_id, "UANA").status_code == 200
+    # The press is checked after its ack (users.info); once it has been, this process knows Ana
+    # is no admin, and refuses her forged submission in its ack.
+    assert eventually(lambda: slack.calls_to("users.info"))
+    time.sleep(0.2)
     response = submit(app, callback_id, "UANA", values)  # forged: Ana never saw this modal
     assert response.status_code == 200
     answer = response.json()
@@ -475,6 +479,8 @@ def test_the_thresholds_modal_is_admin_only_too(
         }.items()
     }
     assert press_home(app, slack, ids.HOME_EDIT_THRESHOLDS, "UANA").status_code == 200
+    assert eventually(lambda: slack.calls_to("users.info"))  # checked after the press's ack
+    time.sleep(0.2)
     refused = submit(app, ids.THRESHOLDS_VIEW, "UANA", values)
     assert refused.json()["response_action"] == "errors"
     time.sleep(0.2)
