@@ -248,6 +248,7 @@ def test_admins_set_the_digest_grace_period_from_the_app_home(
 
     assert submit(app, ids.DIGEST_GRACE_VIEW, "UADMIN", hours("12")).text in ("", "{}")
     assert grace(context) == timedelta(hours=12)
+    assert eventually(lambda: slack.home_view("UADMIN"))  # republished before the next change
     assert submit(app, ids.DIGEST_GRACE_VIEW, "UADMIN", hours("0")).text in ("", "{}")
     assert grace(context) == timedelta(0)
     assert audited(context) == [(DIGEST_GRACE_HOURS, "UADMIN")] * 2
