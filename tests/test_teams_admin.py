@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.domain.directory import parse_directory
-from bot.slack import ids
+from bot.slack import ids, people
 from bot.slack.blocks.teams_admin import (
     MAX_OPTIONS,
     GroupChoice,
@@ -24,6 +24,7 @@ from bot.slack.blocks.teams_admin import (
     teams_admin_modal,
 )
 from bot.slack.directory_sync import sync_slack
+from bot.slack.listeners import teams_admin as teams_listener
 from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import AuditEntry, Membership, Person, Team
@@ -322,6 +323,53 @@ def test_forged_requests_from_a_non_admin_change_nothing(
         assert (
             session.exec(select(Team).where(col(Team.slack_usergroup_id).is_not(None))).all() == []
         )
+
+
+SLOW = 1.5  # seconds each fake Slack call takes in the ack-first tests
+
+
+def drawn_elsewhere(monkeypatch: pytest.MonkeyPatch, slack: FakeSlack) -> int:
+    """Forget what this process knows (the admin verdict, the groups the modal was drawn with),
+    as on another replica or after a restart; slow Slack down; the number of calls so far."""
+    monkeypatch.setattr(people, "_verdicts", {})
+    monkeypatch.setattr(teams_listener, "_shown_groups", None)
+    slack.latency = SLOW
+    return len(slack.calls)
+
+
+def test_a_submission_this_process_did_not_draw_is_acked_before_slack_is_asked(
+    app: LiveServer, slack: FakeSlack, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modal = open_modal(app, slack)
+    assert modal is not None
+    before = drawn_elsewhere(monkeypatch, slack)
+    started = time.monotonic()
+    assert submit(app, modal, groups_value("S0DATA001")) == {}
+    acked = time.monotonic()
+    assert acked - started < SLOW - 0.5  # one Slack call before the ack would take SLOW
+    wait_for(lambda: members(ctx.engine, "Data (@data-team)") == ["ana", "bob", "cal"], 20)
+    later = slack.calls[before:]
+    assert [call.method for call in later if call.time <= acked] == []
+    assert {"users.info", "usergroups.list"} <= {call.method for call in later}
+
+
+def test_an_unknown_handle_found_after_the_ack_changes_nothing_and_is_explained(
+    app: LiveServer, slack: FakeSlack, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modal = open_modal(app, slack)
+    assert modal is not None
+    before_audit = audit(ctx.engine)
+    drawn_elsewhere(monkeypatch, slack)
+    values = {ids.TEAMS_MORE_USERGROUPS: {ids.TEAMS_MORE_USERGROUPS: "@platform, @nope"}}
+    started = time.monotonic()
+    assert submit(app, modal, values) == {}  # the handles cannot be checked before the ack
+    assert time.monotonic() - started < SLOW - 0.5
+    wait_for(lambda: bool(slack.dms_to(ADMIN)), 20)
+    (note,) = slack.dms_to(ADMIN)
+    assert "No user group @nope" in (note.text or "") and "nothing" in (note.text or "")
+    assert audit(ctx.engine) == before_audit
+    with Session(ctx.engine) as session:
+        assert session.exec(select(Team).where(Team.name == "Platform")).all() == []
 
 
 def test_forged_signature_is_rejected(app: LiveServer, slack: FakeSlack, ctx: AppContext) -> None:

@@ -12,9 +12,7 @@ from sqlmodel import Session
 from bot.context import AppContext
 from bot.digest.summarizer import Summarizer
 from bot.settings import Settings
-from bot.store.workspace import LLM_ENABLED, LLM_MODEL, get_setting
-
-MAX_MODEL_LENGTH = 100
+from bot.store import workspace
 
 
 @dataclass(frozen=True)
@@ -32,11 +30,9 @@ class LlmConfig:
 
 
 def llm_config(settings: Settings, session: Session) -> LlmConfig:
-    enabled = get_setting(session, LLM_ENABLED, True)
-    model = get_setting(session, LLM_MODEL, None)
     return LlmConfig(
-        enabled=enabled is not False,
-        model=model if isinstance(model, str) and model.strip() else settings.openai_model,
+        enabled=workspace.llm_enabled(session),
+        model=workspace.llm_model(session) or settings.openai_model,
         has_key=bool(settings.openai_api_key),
     )
 

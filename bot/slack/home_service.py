@@ -159,18 +159,19 @@ def my_settings_view(context: AppContext, session: Session, person: Person) -> d
 # The admin section -----------------------------------------------------------------------------
 
 
+def admin_values(context: AppContext, session: Session) -> dict[str, Any]:
+    """Every admin setting's value in force, as the App Home and its modals show it (the model
+    falls back to ``OPENAI_MODEL``)."""
+    values = workspace.values_shown(session)
+    values[workspace.LLM_MODEL] = llm_config(context.settings, session).model
+    return values
+
+
 def admin_state_for(context: AppContext, session: Session, week: Week) -> AdminState:
-    schedule = workspace.default_schedule(session)
-    llm = llm_config(context.settings, session)
     tokens_in, tokens_out, digests = summarizer_spend(session, week, context.settings.timezone)
     return AdminState(
-        min_group_size=workspace.min_group_size(session),
-        retention_days=retention_shown(session),
-        schedule_weekday=schedule.weekday,
-        schedule_minute=schedule.minute,
-        llm_enabled=llm.enabled,
-        llm_has_key=llm.has_key,
-        llm_model=llm.model,
+        values=admin_values(context, session),
+        llm_has_key=bool(context.settings.openai_api_key),
         week_label=week.label(),
         summarizer_input_tokens=tokens_in,
         summarizer_output_tokens=tokens_out,

@@ -28,15 +28,29 @@ COMMAND = "/ai-roi"
 HOME_MY_SETTINGS = "home_my_settings"
 MY_SETTINGS_VIEW = "home_my_settings_modal"
 
-# Admin settings (App Home admin section); each button opens its modal.
+# Admin settings (App Home admin section): one button and one modal per group of
+# bot.domain.workspace_settings.SETTINGS, named after the group (the thresholds keep older ids).
 ADMIN_MIN_GROUP_SIZE = "admin_min_group_size"
 ADMIN_SCHEDULE = "admin_default_schedule"
 ADMIN_LLM = "admin_llm"
 ADMIN_RETENTION = "admin_retention"
+ADMIN_DIGEST_GRACE = "admin_digest_grace"
 MIN_GROUP_SIZE_VIEW = "admin_min_group_size_modal"
 SCHEDULE_VIEW = "admin_default_schedule_modal"
 LLM_VIEW = "admin_llm_modal"
 RETENTION_VIEW = "admin_retention_modal"
+DIGEST_GRACE_VIEW = "admin_digest_grace_modal"
+
+
+def admin_action(group: str) -> str:
+    """The action_id of the App Home button that opens the admin modal for ``group``."""
+    return HOME_EDIT_THRESHOLDS if group == "thresholds" else f"admin_{group}"
+
+
+def admin_view(group: str) -> str:
+    """The callback_id of the admin modal for ``group``."""
+    return THRESHOLDS_VIEW if group == "thresholds" else f"admin_{group}_modal"
+
 
 # Inside the teams modal (TEAMS_VIEW): user groups as teams, and leads for a team.
 TEAMS_USERGROUPS = "teams_usergroups"

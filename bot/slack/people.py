@@ -51,7 +51,7 @@ def person_for_slack_user(session: Session, client: WebClient, user_id: str) -> 
 def is_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
     """Checked afresh on every admin action: ADMIN_USER_IDS, or a workspace owner/admin (asks
     Slack, ``users.info``; call it after the ack). The verdict is remembered for
-    ``remembered_admin``."""
+    ``known_admin``."""
     if user_id in settings.admin_user_id_list:
         return True
     profile = slack_profile(client, user_id)
@@ -63,13 +63,14 @@ def is_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
     return verdict
 
 
-def remembered_admin(settings: Settings, client: WebClient, user_id: str) -> bool:
-    """For a modal submission, which must answer before Slack's 3 seconds: the verdict this
-    process gave when the modal was opened (within ``ADMIN_VERDICT_TTL``), else ``is_admin``."""
+def known_admin(settings: Settings, user_id: str) -> bool | None:
+    """The admin verdict without asking Slack: ``ADMIN_USER_IDS``, or the verdict this process
+    gave within ``ADMIN_VERDICT_TTL``; None when this process does not know (then ack first and
+    ask ``is_admin`` after)."""
     if user_id in settings.admin_user_id_list:
         return True
     with _verdicts_lock:
         known = _verdicts.get(user_id)
     if known is not None and time.monotonic() - known[1] < ADMIN_VERDICT_TTL:
         return known[0]
-    return is_admin(settings, client, user_id)
+    return None

@@ -1,11 +1,11 @@
 """Workspace settings admins edit in the App Home, stored as JSON rows of ``workspace_settings``.
 
-This module owns every admin setting: its key, its default, and the one function that reads it
-(bounds and validation of submitted values are in ``bot.domain.workspace_settings``). Every
-change goes through ``save``, which writes only what changed and audits each change.
+The settings themselves (key, default, bounds, how a stored value is read and a submitted one
+checked) are the table ``bot.domain.workspace_settings.SETTINGS``; this module stores them and
+reads them back (``value``, and one typed reader per setting below). Every change goes through
+``save``, which writes only what changed and audits each change.
 
-Adding a setting: a key and a reader here, a check in ``bot.domain.workspace_settings``, a modal
-row in ``bot.slack.listeners.admin`` (CONTRIBUTING.md lists the steps).
+Adding a setting: a row in that table, a reader here, and the code that uses it (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -18,34 +18,38 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.domain.completeness import DEFAULT_GRACE, grace_from_hours
 from bot.domain.nudges import Thresholds
-from bot.domain.privacy import effective_k
-from bot.domain.schedule import DEFAULT_SCHEDULE, Schedule
-from bot.domain.workspace_settings import DEFAULT_RETENTION_DAYS, valid_retention_days
+from bot.domain.schedule import Schedule
+from bot.domain.workspace_settings import (
+    BY_KEY,
+    DIGEST_GRACE_HOURS,
+    DIGEST_SCHEDULE,
+    LLM_ENABLED,
+    LLM_MODEL,
+    MIN_GROUP_SIZE,
+    RETENTION_DAYS,
+    SETTINGS,
+    THRESHOLDS,
+    read_stored,
+)
 from bot.errors import ConfigError
 from bot.store import audit
 from bot.store.models import WorkspaceSetting
 
 log = logging.getLogger(__name__)
 
-# Keys of the admin-editable settings (values are JSON).
-THRESHOLDS = "thresholds"  # bot.domain.nudges.Thresholds as a dict
-MIN_GROUP_SIZE = "min_group_size"  # k for team reports; never below 5
-DIGEST_SCHEDULE = "digest_schedule"  # workspace default send time (bot.domain.schedule.Schedule)
-LLM_ENABLED = "llm_enabled"  # bool: use the summarizer when OPENAI_API_KEY is set
-LLM_MODEL = "llm_model"  # overrides OPENAI_MODEL
-RETENTION_DAYS = "retention_days"  # raw events older than this are purged
-DIGEST_GRACE_HOURS = "digest_grace_hours"  # how long a week's digest waits for late sources
-KEYS = (
-    THRESHOLDS,
-    MIN_GROUP_SIZE,
-    DIGEST_SCHEDULE,
-    LLM_ENABLED,
-    LLM_MODEL,
-    RETENTION_DAYS,
-    DIGEST_GRACE_HOURS,
-)
+__all__ = [
+    "DIGEST_GRACE_HOURS",
+    "DIGEST_SCHEDULE",
+    "KEYS",
+    "LLM_ENABLED",
+    "LLM_MODEL",
+    "MIN_GROUP_SIZE",
+    "RETENTION_DAYS",
+    "THRESHOLDS",
+]
+
+KEYS = tuple(setting.key for setting in SETTINGS)
 
 _UNSET = object()
 
@@ -91,55 +95,71 @@ def save(session: Session, changes: Mapping[str, Any], *, actor: str, now: datet
     return changed
 
 
-# The readers: one per setting ------------------------------------------------------------
+# The readers ------------------------------------------------------------------------------
+
+
+def value(session: Session, key: str) -> Any:
+    """The value in force of the admin setting ``key``: the stored one read by its row of
+    ``SETTINGS``, or the default when unset. A stored value that cannot be read falls back to the
+    default with a warning, except for a strict setting, where it is a ``ConfigError``."""
+    setting = BY_KEY[key]
+    stored = get_setting(session, key)
+    try:
+        return read_stored(setting, stored)
+    except ValueError as exc:
+        if setting.strict:
+            raise ConfigError(str(exc)) from exc
+        log.warning("workspace setting %s is unreadable; using the default", key)
+        return setting.default
+
+
+def values_shown(session: Session) -> dict[str, Any]:
+    """Every admin setting's value for the App Home: a strict setting's unreadable value shows its
+    default (what uses it still refuses to run on it)."""
+    shown: dict[str, Any] = {}
+    for setting in SETTINGS:
+        try:
+            shown[setting.key] = value(session, setting.key)
+        except ConfigError:
+            log.warning("%s is unreadable; the App Home shows the default", setting.key)
+            shown[setting.key] = setting.default
+    return shown
 
 
 def thresholds(session: Session) -> Thresholds:
-    return Thresholds.from_json(get_setting(session, THRESHOLDS))
+    result: Thresholds = value(session, THRESHOLDS)
+    return result
 
 
 def min_group_size(session: Session) -> int:
     """k for team reports: the admin's value, never below 5."""
-    return effective_k(get_setting(session, MIN_GROUP_SIZE))
+    return int(value(session, MIN_GROUP_SIZE))
 
 
 def default_schedule(session: Session) -> Schedule:
     """The workspace default digest slot (Monday 09:00 unless an admin chose another); a
     stored value that cannot be read falls back to the default, with a warning."""
-    stored = get_setting(session, DIGEST_SCHEDULE)
-    try:
-        return Schedule.from_json(stored)
-    except (ValueError, TypeError, AttributeError):
-        log.warning("workspace setting %s is unreadable; using the default", DIGEST_SCHEDULE)
-        return DEFAULT_SCHEDULE
+    result: Schedule = value(session, DIGEST_SCHEDULE)
+    return result
 
 
 def retention_days(session: Session) -> int:
     """Days raw events are kept. A stored value that is not a whole number ≥ 1 is a
     ``ConfigError``: nothing is purged on a guess."""
-    stored = get_setting(session, RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
-    days = valid_retention_days(stored)
-    if days is None:
-        raise ConfigError(f"retention_days must be a whole number of days ≥ 1, not {stored!r}")
-    return days
+    return int(value(session, RETENTION_DAYS))
 
 
 def llm_enabled(session: Session) -> bool:
     """The admin's LLM switch: on unless turned off."""
-    return get_setting(session, LLM_ENABLED, True) is not False
+    return bool(value(session, LLM_ENABLED))
 
 
 def llm_model(session: Session) -> str | None:
     """The admin's model choice, when one is set."""
-    model = get_setting(session, LLM_MODEL, None)
-    return model if isinstance(model, str) and model.strip() else None
+    model: str | None = value(session, LLM_MODEL)
+    return model
 
 
 def digest_grace(session: Session) -> timedelta:
     """How long after a week's end its digest waits for late sources (default 48 h)."""
-    try:
-        value = get_setting(session, DIGEST_GRACE_HOURS)
-        return DEFAULT_GRACE if value is None else grace_from_hours(value)
-    except ValueError:
-        log.warning("workspace setting %r is invalid; using 48 hours", DIGEST_GRACE_HOURS)
-        return DEFAULT_GRACE
+    return timedelta(hours=value(session, DIGEST_GRACE_HOURS))

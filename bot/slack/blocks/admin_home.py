@@ -1,7 +1,7 @@
 """The App Home's admin section and the admin settings modals. Pure: plain values in, blocks out.
 
-Admins see the workspace settings (minimum group size, default schedule, LLM, retention,
-thresholds), each with a button that opens its modal, the data sources' health, what the
+Admins see the workspace settings (every row of ``bot.domain.workspace_settings.SETTINGS``),
+each group with a button that opens its modal (both drawn from that table), the data sources' health, what the
 summarizer itself spent this week, and the last entries of the audit log. Nobody's numbers
 appear here: sources show totals and the identities nobody is mapped to yet, the audit log
 shows who changed what.
@@ -9,18 +9,27 @@ shows who changed what.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain.privacy import MIN_K
 from bot.domain.units import display_count
-from bot.domain.workspace_settings import MAX_K, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+from bot.domain.workspace_settings import (
+    BY_KEY,
+    GROUPS,
+    LLM_ENABLED,
+    SETTINGS,
+    THRESHOLDS,
+    WEEKDAYS,
+    Input,
+    InputKind,
+    Setting,
+)
 from bot.slack import ids
 from bot.slack.blocks.digest import button
 from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SOURCES_SHOWN = 12
 MAX_UNMAPPED_SHOWN = 3
 MAX_AUDIT_SHOWN = 10
@@ -99,15 +108,45 @@ def _input(
     return block
 
 
-def _integer_input(initial: int, low: int, high: int) -> dict[str, Any]:
-    return {
-        "type": "number_input",
-        "action_id": INPUT,
-        "is_decimal_allowed": False,
-        "initial_value": str(min(max(initial, low), high)),
-        "min_value": str(low),
-        "max_value": str(high),
-    }
+def _options(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    return [{"text": plain(label, 75), "value": value} for value, label in pairs]
+
+
+def _chosen(options: list[dict[str, Any]], value: str) -> dict[str, Any]:
+    return next((o for o in options if o["value"] == value), options[0])
+
+
+def control(one: Input, initial: str) -> dict[str, Any]:
+    """The Block Kit element for one input of a setting, showing ``initial``."""
+    if one.kind is InputKind.NUMBER:
+        number = int(initial) if initial.isdigit() else one.low
+        return {
+            "type": "number_input",
+            "action_id": INPUT,
+            "is_decimal_allowed": False,
+            "initial_value": str(min(max(number, one.low), one.high)),
+            "min_value": str(one.low),
+            "max_value": str(one.high),
+        }
+    if one.kind is InputKind.WEEKDAY:
+        return weekday_select(int(initial) if initial.isdigit() else 0)
+    if one.kind is InputKind.TIME:
+        return {"type": "timepicker", "action_id": INPUT, "initial_time": initial}
+    if one.kind in (InputKind.CHOICE, InputKind.BOOLEAN):
+        options = _options(one.options)
+        kind = "radio_buttons" if one.kind is InputKind.BOOLEAN else "static_select"
+        return {
+            "type": kind,
+            "action_id": INPUT,
+            "options": options,
+            "initial_option": _chosen(options, initial),
+        }
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": INPUT}
+    if initial:
+        element["initial_value"] = initial[: one.max_length] if one.max_length else initial
+    if one.max_length:
+        element["max_length"] = one.max_length
+    return element
 
 
 # State ------------------------------------------------------------------------------------
@@ -135,13 +174,8 @@ class AuditLine:
 
 @dataclass(frozen=True)
 class AdminState:
-    min_group_size: int = MIN_K
-    retention_days: int = 180
-    schedule_weekday: int = 0
-    schedule_minute: int = 9 * 60
-    llm_enabled: bool = True
+    values: Mapping[str, Any] = field(default_factory=dict)  # setting key → value in force
     llm_has_key: bool = False
-    llm_model: str = ""
     week_label: str = ""
     summarizer_input_tokens: int = 0
     summarizer_output_tokens: int = 0
@@ -153,23 +187,31 @@ class AdminState:
 # The admin section ------------------------------------------------------------------------
 
 
-def llm_text(state: AdminState) -> str:
-    if not state.llm_enabled:
-        return "off: the template writes every reflection"
-    if not state.llm_has_key:
-        return f"on ({escape(state.llm_model)}), but no OPENAI_API_KEY is set: the template writes"
-    return f"on, model {escape(state.llm_model)}"
+def setting_value(state: AdminState, setting: Setting) -> Any:
+    return state.values.get(setting.key, setting.default)
+
+
+def setting_text(state: AdminState, setting: Setting) -> str | None:
+    if setting.describe is None or setting.label is None:
+        return None
+    text = f"*{setting.label}*\n{escape(setting.describe(setting_value(state, setting)))}"
+    if setting.key == LLM_ENABLED and setting_value(state, setting) and not state.llm_has_key:
+        text += ", but no OPENAI_API_KEY is set: the template writes"
+    return text
 
 
 def settings_fields(state: AdminState) -> list[dict[str, Any]]:
-    texts = [
-        f"*Minimum group size (k)*\n{state.min_group_size} active members",
-        f"*Default digest time*\n{slot_text(state.schedule_weekday, state.schedule_minute)}, "
-        "in each person's time zone",
-        f"*Summarizer (LLM)*\n{llm_text(state)}",
-        f"*Retention*\nraw events for {state.retention_days} days",
+    """One field per listed setting (a section holds at most 10)."""
+    texts = [text for s in SETTINGS if (text := setting_text(state, s)) is not None]
+    return [mrkdwn(clip(text, 2000), 2000) for text in texts[:10]]
+
+
+def settings_buttons() -> list[dict[str, Any]]:
+    """One button per group of settings, in the table's order."""
+    return [
+        button(settings[0].title, ids.admin_action(group), group)
+        for group, settings in GROUPS.items()
     ]
-    return [mrkdwn(clip(text, 2000), 2000) for text in texts]
 
 
 def source_text(source: SourceStatus) -> str:
@@ -213,12 +255,13 @@ def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
         {"type": "header", "text": plain("Admin", 150)},
     ]
     if state is None:
+        edit = BY_KEY[THRESHOLDS]
         blocks.append(_section("Nudge thresholds apply to everyone's digest. Changes are audited."))
         blocks.append(
             {
                 "type": "actions",
                 "block_id": "home_admin",
-                "elements": [button("Edit thresholds", ids.HOME_EDIT_THRESHOLDS, "thresholds")],
+                "elements": [button(edit.title, ids.admin_action(edit.group), edit.group)],
             }
         )
         return blocks
@@ -234,14 +277,7 @@ def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "block_id": "home_admin",
-            "elements": [
-                button("Edit thresholds", ids.HOME_EDIT_THRESHOLDS, "thresholds"),
-                button("Minimum group size", ids.ADMIN_MIN_GROUP_SIZE, "k"),
-                button("Default schedule", ids.ADMIN_SCHEDULE, "schedule"),
-                button("LLM", ids.ADMIN_LLM, "llm"),
-                button("Retention", ids.ADMIN_RETENTION, "retention"),
-                button("Teams and leads", ids.ADMIN_TEAMS, "teams"),
-            ],
+            "elements": [*settings_buttons(), button("Teams and leads", ids.ADMIN_TEAMS, "teams")],
         }
     )
     blocks.append({"type": "header", "text": plain("Data sources", 150)})
@@ -283,91 +319,18 @@ def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
 # Modals -----------------------------------------------------------------------------------
 
 
-def min_group_size_modal(current: int) -> dict[str, Any]:
-    return _modal(
-        ids.MIN_GROUP_SIZE_VIEW,
-        "Minimum group size",
-        [
-            _input(
-                "min_group_size",
-                "Minimum active members for a team figure (k)",
-                _integer_input(max(current, MIN_K), MIN_K, MAX_K),
-                hint=f"Team figures appear only for groups this large. Never below {MIN_K}.",
+def settings_modal(
+    group: str, values: Mapping[str, Any], *, note: str | None = None
+) -> dict[str, Any]:
+    """The modal that edits the settings of ``group``, showing their values in force."""
+    settings = GROUPS[group]
+    blocks: list[dict[str, Any]] = []
+    for setting in settings:
+        initial = setting.initial(values.get(setting.key, setting.default))
+        for one in setting.inputs:
+            blocks.append(
+                _input(one.name, one.label, control(one, initial.get(one.name, "")), hint=one.hint)
             )
-        ],
-    )
-
-
-def schedule_modal(weekday: int, minute: int) -> dict[str, Any]:
-    return _modal(
-        ids.SCHEDULE_VIEW,
-        "Default schedule",
-        [
-            _input("weekday", "Day", weekday_select(weekday)),
-            _input(
-                "time",
-                "Time",
-                time_picker(minute),
-                hint="In each person's own Slack time zone. People may pick their own.",
-            ),
-        ],
-    )
-
-
-LLM_ON = "on"
-LLM_OFF = "off"
-
-
-def llm_modal(enabled: bool, model: str, has_key: bool) -> dict[str, Any]:
-    options = [
-        {"text": plain("On: the LLM writes reflections from the facts", 75), "value": LLM_ON},
-        {"text": plain("Off: the deterministic template writes them", 75), "value": LLM_OFF},
-    ]
-    note = (
-        "An OPENAI_API_KEY is configured."
-        if has_key
-        else "No OPENAI_API_KEY is configured, so the template writes every reflection."
-    )
-    return _modal(
-        ids.LLM_VIEW,
-        "Summarizer (LLM)",
-        [
-            _input(
-                "llm_enabled",
-                "Summarizer",
-                {
-                    "type": "radio_buttons",
-                    "action_id": INPUT,
-                    "options": options,
-                    "initial_option": options[0 if enabled else 1],
-                },
-            ),
-            _input(
-                "llm_model",
-                "Model",
-                {
-                    "type": "plain_text_input",
-                    "action_id": INPUT,
-                    "initial_value": model,
-                    "max_length": 100,
-                },
-                hint="Any model your OpenAI-compatible endpoint serves, e.g. gpt-4.1-mini.",
-            ),
-            {"type": "context", "elements": [mrkdwn(note)]},
-        ],
-    )
-
-
-def retention_modal(current: int) -> dict[str, Any]:
-    return _modal(
-        ids.RETENTION_VIEW,
-        "Retention",
-        [
-            _input(
-                "retention_days",
-                "Delete raw events older than (days)",
-                _integer_input(current, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
-                hint=f"At least {MIN_RETENTION_DAYS} days. Weekly totals are kept.",
-            )
-        ],
-    )
+    if note:
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    return _modal(ids.admin_view(group), settings[0].title, blocks)

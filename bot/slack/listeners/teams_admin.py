@@ -3,7 +3,8 @@
 Admins choose Slack user groups that become teams (their members then follow the group on every
 sync) and assign leads to any team. Admin rights are re-checked on every action and submission,
 so a forged ``block_actions`` or ``view_submission`` from anyone else is refused and changes
-nothing. Every change is audited (``bot.store.slack_directory``).
+nothing. Every listener acknowledges before any Slack call (``save_teams`` says how). Every
+change is audited (``bot.store.slack_directory``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.context import AppContext
@@ -31,7 +33,7 @@ from bot.slack.blocks.teams_admin import (
     teams_admin_modal,
 )
 from bot.slack.directory_sync import fetch_usergroups, sync_usergroup_teams
-from bot.slack.people import is_admin, person_for_slack_user, remembered_admin
+from bot.slack.people import is_admin, known_admin, person_for_slack_user
 from bot.store import slack_directory
 from bot.store.db import transaction
 from bot.store.models import Person, Team
@@ -39,6 +41,9 @@ from bot.store.people import display_name
 
 log = logging.getLogger(__name__)
 REFUSED = "Only workspace admins can change teams and leads."
+UNCHANGED = (
+    "nothing in teams and leads was changed. Open Teams and leads in the App Home to try again."
+)
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -106,14 +111,14 @@ def _groups(client: WebClient) -> tuple[list[slack_directory.UserGroup], str | N
     return groups, None
 
 
-def _groups_for_submission(client: WebClient) -> list[slack_directory.UserGroup]:
-    """The groups the modal was drawn with (so the submission is checked and acked without
-    calling Slack); asked of Slack only when this process did not draw the modal recently."""
+def _groups_shown() -> list[slack_directory.UserGroup] | None:
+    """The groups this process drew the modal with recently (the submission is checked against
+    them before its ack, without calling Slack); None when it did not draw it recently."""
     with _shown_lock:
         shown = _shown_groups
     if shown is not None and time.monotonic() - shown[0] < GROUPS_TTL:
         return shown[1]
-    return fetch_usergroups(client, shared_gate())
+    return None
 
 
 def open_teams(context: AppContext, client: WebClient, body: dict[str, Any]) -> None:
@@ -172,10 +177,44 @@ def _first_input(view: dict[str, Any]) -> str | None:
     return next(iter(_values(view)), None)
 
 
+def _resolve(
+    groups: list[slack_directory.UserGroup],
+    chosen_ids: list[str] | None,
+    handles: list[str],
+    offered_raw: list[Any],
+) -> tuple[list[slack_directory.UserGroup], list[str], list[str]]:
+    """(the groups chosen, the ids the modal offered, the handles no group has)."""
+    by_id = {g.id: g for g in groups}
+    by_handle = {g.handle.lower(): g for g in groups if g.handle}
+    chosen = [by_id[i] for i in chosen_ids or [] if i in by_id]
+    chosen += [by_handle[h] for h in handles if h in by_handle]
+    offered = [str(i) for i in offered_raw if str(i) in by_id]
+    return chosen, offered, [h for h in handles if h not in by_handle]
+
+
+def _unknown_handles(unknown: list[str]) -> str:
+    return "No user group " + ", ".join(f"@{h}" for h in unknown)
+
+
+def _note(client: WebClient, user_id: str, text: str) -> None:
+    """A direct message for what could not be said in the ack (the modal has closed)."""
+    try:
+        client.chat_postMessage(channel=user_id, text=text, unfurl_links=False)
+    except SlackApiError as exc:
+        log.warning("could not tell %s about their teams change: %s", user_id, exc)
+
+
 def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str, Any]) -> None:
+    """Ack first: the submission is checked from its values and from what this process knows
+    (the admin verdict and the groups it drew the modal with), with field errors in the ack.
+    When it knows neither (another replica drew the modal, or a restart), ``users.info`` and
+    ``usergroups.list`` are asked after the ack: a non-admin's submission then changes nothing
+    (logged; only admins are shown this modal), and a handle no group has, or groups Slack would
+    not list, change nothing and are explained to the admin in a direct message."""
     user_id = _user(body)
     view = body.get("view") or {}
-    if not remembered_admin(context.settings, client, user_id):
+    verdict = known_admin(context.settings, user_id)
+    if verdict is False:
         log.warning("refused a teams change from non-admin %s", user_id)
         block = _first_input(view)
         if block:
@@ -193,24 +232,15 @@ def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str,
             "value"
         )
     )
+    offered_raw = list(metadata.get("offered") or [])
+    wants_groups = chosen_ids is not None or bool(handles)
+    shown = _groups_shown() if wants_groups else []
     chosen: list[slack_directory.UserGroup] = []
     offered: list[str] = []
-    if chosen_ids is not None or handles:
-        try:
-            groups = _groups_for_submission(client)
-        except SlackSyncError as exc:
-            errors[ids.TEAMS_USERGROUPS] = f"Could not read user groups from Slack: {exc}"
-            groups = []
-        by_id = {g.id: g for g in groups}
-        by_handle = {g.handle.lower(): g for g in groups if g.handle}
-        chosen = [by_id[i] for i in chosen_ids or [] if i in by_id]
-        unknown = [h for h in handles if h not in by_handle]
+    if shown is not None:
+        chosen, offered, unknown = _resolve(shown, chosen_ids, handles, offered_raw)
         if unknown:
-            errors[ids.TEAMS_MORE_USERGROUPS] = "No user group " + ", ".join(
-                f"@{h}" for h in unknown
-            )
-        chosen += [by_handle[h] for h in handles if h in by_handle]
-        offered = [str(i) for i in metadata.get("offered") or [] if str(i) in by_id]
+            errors[ids.TEAMS_MORE_USERGROUPS] = _unknown_handles(unknown)
 
     team_id, lead_users, leads_block = _lead_choice(values)
     if leads_block is not None and team_id is not None and leads_block != team_id:
@@ -224,10 +254,25 @@ def save_teams(context: AppContext, ack: Ack, client: WebClient, body: dict[str,
         return
     ack()
 
+    if verdict is None and not is_admin(context.settings, client, user_id):
+        log.warning("refused a teams change from non-admin %s", user_id)
+        return
+    if shown is None:
+        try:
+            groups = fetch_usergroups(client, shared_gate())
+        except SlackSyncError as exc:
+            log.warning("teams change: %s", exc)
+            _note(client, user_id, f"Could not read user groups from Slack ({exc}): {UNCHANGED}")
+            return
+        chosen, offered, unknown = _resolve(groups, chosen_ids, handles, offered_raw)
+        if unknown:
+            _note(client, user_id, f"{_unknown_handles(unknown)}: {UNCHANGED}")
+            return
+
     now = context.clock()
     with transaction(context.engine) as session:
         added: list[Team] = []
-        if chosen_ids is not None or handles:
+        if wants_groups:
             added, _ = slack_directory.choose_usergroups(
                 session, chosen, offered=offered, actor=user_id, now=now
             )
