@@ -12,11 +12,10 @@ import yaml
 
 from bot.context import AppContext
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals, build_facts
-from bot.domain.nudges import Thresholds
 from bot.slack import ids
-from bot.slack.blocks.admin_home import AdminState
+from bot.slack.blocks.admin_home import AdminState, settings_modal
 from bot.slack.blocks.digest import digest_message
-from bot.slack.blocks.home import HomeState, home_view, thresholds_modal
+from bot.slack.blocks.home import HomeState, home_view
 from bot.slack.listeners import register
 from tests.conftest import make_settings
 
@@ -132,5 +131,5 @@ def test_every_rendered_button_has_a_handler(tmp_path: Path) -> None:
         rendered |= action_ids(home_view(state)["blocks"])
     assert ids.ADMIN_TEAMS in rendered and ids.HOME_EDIT_THRESHOLDS in rendered
     assert rendered - registered_actions == set()
-    modal_inputs = action_ids(thresholds_modal(Thresholds().to_json())["blocks"])
+    modal_inputs = action_ids(settings_modal("thresholds", {})["blocks"])
     assert modal_inputs <= {"value"}  # inputs, read on submission, not actions

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals, build_facts
-from bot.domain.nudges import Thresholds
 from bot.slack.blocks.home import (
     HomeState,
     delete_confirm_modal,
     details_modal,
     home_view,
-    thresholds_modal,
 )
 from fakes.blockkit import assert_valid_view, validate_message, validate_view
 
@@ -51,7 +49,6 @@ def test_home_views_for_everyone_and_admins_are_valid() -> None:
 
 def test_modals_are_valid() -> None:
     assert_valid_view(delete_confirm_modal())
-    assert_valid_view(thresholds_modal(Thresholds().to_json()))
     assert_valid_view(details_modal(FACTS, "Nov 16–22"))
 
 

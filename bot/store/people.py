@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.errors import NotFoundError
@@ -69,11 +70,20 @@ def link_slack_user(
     tz: str | None,
     is_admin: bool,
 ) -> Person:
-    """The person with this email (created when new), linked to their Slack user and profile."""
-    person = session.exec(select(Person).where(col(Person.email) == email)).first()
+    """The person with this email (created when new), linked to their Slack user and profile.
+
+    Two requests for a new person at once (two App Home publishes) may both create them: the one
+    that loses the race on the unique email reads the winner's row instead of failing."""
+    by_email = select(Person).where(col(Person.email) == email)
+    person = session.exec(by_email).first()
     if person is None:
-        person = Person(email=email, name=name)
-        session.add(person)
+        try:
+            with session.begin_nested():
+                person = Person(email=email, name=name)
+                session.add(person)
+                session.flush()
+        except IntegrityError:
+            person = session.exec(by_email).one()
     person.slack_user_id = slack_user_id
     person.tz = tz or person.tz
     person.is_slack_admin = is_admin

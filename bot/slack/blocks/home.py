@@ -243,40 +243,6 @@ def delete_confirm_modal() -> dict[str, Any]:
     }
 
 
-THRESHOLD_LABELS = {
-    "unused_min_created": "Unused artifacts: at least this many created",
-    "unused_max_viewed_share": "Unused artifacts: share opened by others below (0–1)",
-    "spike_factor": "Spend spike: times the 4-week median",
-    "spike_min_tokens": "Spend spike: minimum tokens",
-    "no_outcome_min_cost_usd": "Spend with no outcome: minimum USD",
-    "cost_per_used_max_usd": "Cost per used artifact: maximum USD",
-}
-
-
-def thresholds_modal(current: dict[str, Any]) -> dict[str, Any]:
-    blocks = [
-        {
-            "type": "input",
-            "block_id": name,
-            "label": plain(label, 2000),
-            "element": {
-                "type": "plain_text_input",
-                "action_id": "value",
-                "initial_value": str(current[name]),
-            },
-        }
-        for name, label in THRESHOLD_LABELS.items()
-    ]
-    return {
-        "type": "modal",
-        "callback_id": ids.THRESHOLDS_VIEW,
-        "title": plain("Nudge thresholds", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
-
-
 def details_modal(facts: Facts, week_label: str) -> dict[str, Any]:
     data = facts.to_json()
     lines = [f"*Week* {week_label}"]
