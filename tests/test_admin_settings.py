@@ -491,3 +491,49 @@ def test_the_thresholds_modal_is_admin_only_too(
     opened = eventually(lambda: [v.view for v in slack.views if v.method == "views.open"])
     assert [view["callback_id"] for view in opened] == [ids.THRESHOLDS_VIEW]
     assert_valid_view(opened[0])
+
+
+def test_the_admin_home_shows_each_connectors_watermark_and_last_error(
+    context: AppContext, database_url: str, slack: FakeSlack
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.store import source_state
+
+    with transaction(context.engine) as session:
+        source_state.record_success(
+            session,
+            "openai",
+            now=FROZEN_NOW - timedelta(hours=1),
+            checkpoint={"day": "2026-11-24"},
+            watermark=datetime(2026, 11, 24, tzinfo=UTC),
+            rows=12,
+        )
+        source_state.record_failure(
+            session, "cursor", now=FROZEN_NOW, error="cursor: refused the credential (401)"
+        )
+        source_state.record_failure(
+            session, "cursor", now=FROZEN_NOW, error="cursor: refused the credential (401)"
+        )
+    with serve_with_slack(
+        context,
+        database_url,
+        slack,
+        admin_user_ids=CONFIGURED_ADMIN,
+        openai_admin_key="sk-admin-test",
+        cursor_admin_key="key_test",
+    ) as live:
+        assert send(live, app_home_opened(user_id="UADMIN")).status_code == 200
+        view = eventually(lambda: slack.home_view("UADMIN"))
+    assert view is not None
+    assert_valid_view(view)
+    shown = "\n".join(str(block.get("text", {}).get("text", "")) for block in view["blocks"])
+    assert "*openai* · last event never" in shown
+    through = int(datetime(2026, 11, 24, tzinfo=UTC).timestamp())
+    assert (
+        f"complete through <!date^{through}^{{date_short_pretty}} {{time}}|2026-11-24 00:00"
+        in shown
+    )
+    assert ":x: the last 2 runs failed: cursor: refused the credential (401)" in shown
+    assert "sk-admin-test" not in shown and "key_test" not in shown
+    assert "*anthropic*" not in shown  # not configured and never run: `ai-roi sources` lists it

@@ -156,6 +156,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.teams",
         "bot.outbound",
         "bot.observability",
+        "bot.connectors",  # the admin App Home shows the connectors' state
         "bot.slack.ids",
         "bot.slack.blocks",
         "bot.slack.listeners",  # bot.slack.app registers them

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.connectors.status import source_overview
 from bot.context import AppContext
 from bot.digest.summarizer_config import llm_config
 from bot.digest.weekly_facts import facts_for
@@ -25,7 +26,6 @@ from bot.store import audit, digest_history, workspace
 from bot.store.db import transaction
 from bot.store.models import AuditEntry, Person
 from bot.store.people import display_name, person_zone
-from bot.store.sources import source_health
 
 log = logging.getLogger(__name__)
 
@@ -176,20 +176,39 @@ def admin_state_for(context: AppContext, session: Session, week: Week) -> AdminS
         summarizer_input_tokens=tokens_in,
         summarizer_output_tokens=tokens_out,
         summarizer_digests=digests,
-        sources=tuple(
-            SourceStatus(
-                source=health.source,
-                last_event_at=health.last_event_at,
-                events=health.events,
-                unattributed_events=health.unattributed_events,
-                unmapped=tuple(
-                    f"{kind}:{value}" for kind, value, _ in health.unattributed_identities
-                ),
-            )
-            for health in source_health(session)
-        ),
+        sources=source_statuses(context, session),
         audit=recent_audit(session),
     )
+
+
+def source_statuses(context: AppContext, session: Session) -> tuple[SourceStatus, ...]:
+    """Every source that sent events, and every pull connector that is configured or has run."""
+    shown = []
+    for overview in source_overview(session, context.settings, now=context.clock()):
+        health, state = overview.health, overview.state
+        pulled = overview.kind == "pull"
+        if pulled and not overview.configured and state is None and health is None:
+            continue  # a connector nobody set up: `ai-roi sources` lists those
+        shown.append(
+            SourceStatus(
+                source=overview.source,
+                last_event_at=health.last_event_at if health else None,
+                events=health.events if health else 0,
+                unattributed_events=health.unattributed_events if health else 0,
+                unmapped=tuple(
+                    f"{kind}:{value}" for kind, value, _ in health.unattributed_identities
+                )
+                if health
+                else (),
+                pulled=pulled,
+                configured=overview.configured,
+                watermark=state.watermark if state else None,
+                last_success_at=state.last_success_at if state else None,
+                last_error=state.last_error if state else None,
+                failures=state.consecutive_failures if state else 0,
+            )
+        )
+    return tuple(shown)
 
 
 def summarizer_spend(session: Session, week: Week, tz: tzinfo) -> tuple[int, int, int]:

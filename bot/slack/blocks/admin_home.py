@@ -31,6 +31,7 @@ from bot.slack.blocks.digest import button
 from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
 
 MAX_SOURCES_SHOWN = 12
+ERROR_SHOWN = 300  # characters of a source's last error
 MAX_UNMAPPED_SHOWN = 3
 MAX_AUDIT_SHOWN = 10
 INPUT = "value"  # the action_id of every modal input; the block_id names the field
@@ -161,6 +162,12 @@ class SourceStatus:
     events: int
     unattributed_events: int = 0
     unmapped: tuple[str, ...] = ()  # "kind:value" of identities nobody is mapped to, most first
+    pulled: bool = False  # a pull connector (the fields below), else a push source
+    configured: bool = True
+    watermark: datetime | None = None  # data complete through (pull sources)
+    last_success_at: datetime | None = None
+    last_error: str | None = None  # the last run's error, while the source keeps failing
+    failures: int = 0  # consecutive failed runs
 
 
 @dataclass(frozen=True)
@@ -217,6 +224,8 @@ def settings_buttons() -> list[dict[str, Any]]:
 def source_text(source: SourceStatus) -> str:
     last = slack_date(source.last_event_at) if source.last_event_at else "never"
     text = f"*{escape(source.source)}* · last event {last} · {display_count(source.events)} events"
+    if source.pulled:
+        text += "\n" + pull_text(source)
     if source.unattributed_events:
         shown = ", ".join(f"`{escape(clip(i, 80))}`" for i in source.unmapped[:MAX_UNMAPPED_SHOWN])
         more = len(source.unmapped) - MAX_UNMAPPED_SHOWN
@@ -227,6 +236,22 @@ def source_text(source: SourceStatus) -> str:
         )
         if more > 0:
             text += f" and {more} more"
+    return text
+
+
+def pull_text(source: SourceStatus) -> str:
+    """A pull connector's state: configured or not, complete through when, its last error."""
+    if not source.configured:
+        return "pulled by ai-roi · not configured (no credential set)"
+    through = slack_date(source.watermark) if source.watermark else "nothing yet"
+    success = slack_date(source.last_success_at) if source.last_success_at else "never"
+    text = f"pulled by ai-roi · complete through {through} · last successful pull {success}"
+    if source.last_error:
+        runs = "run" if source.failures == 1 else "runs"
+        text += (
+            f"\n:x: the last {source.failures} {runs} failed: "
+            f"{escape(clip(source.last_error, ERROR_SHOWN))}"
+        )
     return text
 
 
