@@ -13,14 +13,16 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from bot.connectors.base import Adjust, Connector, PullRun
 from bot.connectors.plan import Window, checkpoint_through, next_checkpoint, plan_window
 from bot.context import AppContext
 from bot.domain.directory import DirectoryRow
-from bot.domain.events import NormalizedEvent, Rejection
+from bot.domain.events import EventType, NormalizedEvent, Rejection
 from bot.errors import AiRoiError, CredentialRefusedError, UsageError
 from bot.ingest.adapters import RECORD_READERS
 from bot.ingest.bulk import ingest_in_batches
@@ -30,6 +32,7 @@ from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.event_rows import prepare_batch, time_binder
 from bot.store.events import write_batches
+from bot.store.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,25 @@ class _Sink:
                 (stored,) = write_batches(session, [batch])
             outcome.accepted, outcome.duplicates = stored.accepted, stored.duplicates
         return outcome
+
+    def requests_stored(self, source: str, window: Window) -> dict[tuple[date, str, str], int]:
+        query = (
+            sa.select(Event.occurred_at, Event.actor_kind, Event.actor_value, Event.requests)
+            .where(
+                Event.source == source,
+                Event.type == EventType.USAGE.value,
+                Event.occurred_at >= window.start,
+                Event.occurred_at < window.end,
+                Event.actor_kind.is_not(None),  # type: ignore[union-attr]
+            )
+            .execution_options(yield_per=5_000)
+        )
+        stored: dict[tuple[date, str, str], int] = {}
+        with transaction(self.context.engine) as session:
+            for occurred_at, kind, value, requests in session.execute(query):
+                key = (occurred_at.astimezone(UTC).date(), kind, value)
+                stored[key] = stored.get(key, 0) + max(int(requests), 1)
+        return stored
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:
         rows = [

@@ -19,6 +19,7 @@ from bot.ingest.adapters import (
     datadog,
     generic,
     litellm,
+    litellm_daily,
     openai_usage,
     otel,
 )
@@ -30,6 +31,7 @@ RecordReader = Callable[[bytes, str | None], Records]
 ADAPTERS: dict[str, Adapter] = {
     generic.SOURCE: generic.parse,
     litellm.SOURCE: litellm.parse,
+    litellm_daily.SOURCE: litellm_daily.parse,
     otel.SOURCE: otel.parse,
     openai_usage.SOURCE: openai_usage.parse,
     anthropic.SOURCE: anthropic.parse,
@@ -43,6 +45,7 @@ ADAPTERS: dict[str, Adapter] = {
 RECORD_READERS: dict[str, RecordReader] = {
     generic.SOURCE: generic.records,
     litellm.SOURCE: litellm.records,
+    litellm_daily.SOURCE: litellm_daily.records,
     openai_usage.SOURCE: openai_usage.records,
     anthropic.SOURCE: anthropic.records,
     claude_code.SOURCE: claude_code.records,

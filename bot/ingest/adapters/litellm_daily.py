@@ -1,0 +1,141 @@
+"""LiteLLM proxy daily activity: one person's ``GET /user/daily/activity`` page.
+
+``{"results": [{"date": "YYYY-MM-DD", "metrics": {...}, "breakdown": {"models": {"<model>":
+{"metrics": {...}, "metadata": {...}}}, "api_keys": {...}, "providers": {...}}}], "metadata":
+{"total_spend", …, "page", "total_pages", "has_more"}}``, where each ``metrics`` is LiteLLM's
+SpendMetrics: ``spend`` (USD), ``prompt_tokens`` (OpenAI convention: cache reads and writes
+included), ``completion_tokens``, ``cache_read_input_tokens``, ``cache_creation_input_tokens``,
+``api_requests``, ``successful_requests``, ``failed_requests``.
+
+The answer does not repeat whose activity it is, so the page carries who was asked for beside it:
+``user_id`` (the ``user_id`` query parameter) and, when the proxy knows it, ``user_email``
+(``/user/list``). The pull connector adds both; so must anyone posting such a page by hand.
+
+Each (day, model) of the breakdown is one aggregate, keyed by (day, user, model) and replaced
+when the proxy restates the day; a day with activity but no model breakdown is one aggregate
+under the day's own metrics. Identity as the webhook's: ``user_email`` → email, else ``user_id``
+→ ``litellm``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
+from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count, usd_to_nanos
+from bot.errors import EventError, PayloadError
+from bot.ingest.adapters.common import (
+    Records,
+    count,
+    decode_document,
+    email_actor,
+    inclusive_input,
+    label,
+    make_key,
+    optional_object,
+    text,
+    vendor_actor,
+)
+
+SOURCE = "litellm_daily"
+TOOL = "litellm"
+EXPECTED = (
+    'one person\'s LiteLLM daily activity page {"user_id": "...", "results": [{"date", '
+    '"metrics", "breakdown"}], "metadata": {...}} (GET /user/daily/activity, with user_id beside it)'
+)
+
+
+def parse(body: bytes, content_type: str | None) -> ParseResult:
+    return records(body, content_type).parse()
+
+
+def records(body: bytes, content_type: str | None) -> Records:
+    document = decode_document(body)
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list):
+        raise PayloadError(f"expected {EXPECTED}")
+    actor = _actor(document)
+    if actor is None:
+        raise PayloadError(f"the page names no user_id or user_email; expected {EXPECTED}")
+    user = text(document.get("user_id"), "user_id", 320) or actor.value
+    return Records(
+        [{"user": user, "actor": actor, "day": day} for day in document["results"]],
+        parse_day,
+    )
+
+
+def _actor(document: dict[str, Any]) -> Actor | None:
+    if text(document.get("user_email"), "user_email", 320) is not None:
+        try:
+            return email_actor(document["user_email"], "user_email")
+        except EventError as exc:
+            raise PayloadError(str(exc)) from None
+    try:
+        return vendor_actor("litellm", document.get("user_id"), "user_id")
+    except EventError as exc:
+        raise PayloadError(str(exc)) from None
+
+
+def parse_day(record: Any) -> Iterator[NormalizedEvent]:
+    day_row = record["day"]
+    if not isinstance(day_row, dict):
+        raise EventError("a daily activity result must be a JSON object")
+    day = _day(day_row.get("date"))
+    breakdown = optional_object(day_row.get("breakdown"), "breakdown")
+    models = optional_object(breakdown.get("models"), "breakdown.models")
+    if models:
+        for model, entry in sorted(models.items()):
+            if not isinstance(entry, dict):
+                raise EventError(f"breakdown.models.{model} must be a JSON object")
+            metrics = optional_object(entry.get("metrics"), f"breakdown.models.{model}.metrics")
+            yield _aggregate(record, day, label(model, "breakdown.models") or None, metrics)
+        return
+    metrics = optional_object(day_row.get("metrics"), "metrics")
+    if _has_activity(metrics):
+        yield _aggregate(record, day, None, metrics)
+
+
+def _aggregate(
+    record: dict[str, Any], day: date, model: str | None, metrics: dict[str, Any]
+) -> NormalizedEvent:
+    input_tokens, cached_tokens = inclusive_input(
+        count(metrics, "prompt_tokens"),
+        count(metrics, "cache_read_input_tokens"),
+        count(metrics, "cache_creation_input_tokens"),
+    )
+    spend = metrics.get("spend")
+    failed = to_count(metrics.get("failed_requests") or 0, "failed_requests", MAX_REQUESTS_PER_RECORD)
+    return NormalizedEvent(
+        key=make_key("daily", day.isoformat(), record["user"], model),
+        type=EventType.USAGE,
+        occurred_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
+        actor=record["actor"],
+        tool=TOOL,
+        model=model,
+        input_tokens=input_tokens,
+        cached_tokens=cached_tokens,
+        output_tokens=count(metrics, "completion_tokens"),
+        cost_nanos=0 if spend is None else usd_to_nanos(spend, "spend"),
+        requests=to_count(
+            metrics.get("api_requests") or 0, "api_requests", MAX_REQUESTS_PER_RECORD
+        ),
+        replace=True,
+        metrics={"failed_requests": failed} if failed else {},
+    )
+
+
+def _has_activity(metrics: dict[str, Any]) -> bool:
+    return any(
+        metrics.get(name)
+        for name in ("api_requests", "prompt_tokens", "completion_tokens", "spend")
+    )
+
+
+def _day(value: Any) -> date:
+    if not isinstance(value, str) or not value:
+        raise EventError("date is missing")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise EventError(f"date {value[:40]!r} is not YYYY-MM-DD") from None
