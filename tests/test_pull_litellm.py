@@ -64,7 +64,11 @@ def metrics(
 def proxy() -> Iterator[FakeLiteLLM]:
     with FakeLiteLLM() as fake:
         fake.users = [
-            {"user_id": "u-ana", "user_email": "Ana.Lima@Example.com", "user_role": "internal_user"},
+            {
+                "user_id": "u-ana",
+                "user_email": "Ana.Lima@Example.com",
+                "user_role": "internal_user",
+            },
             {"user_id": "u-ben", "user_email": None, "user_role": "internal_user"},
         ]
         fake.activity = {

@@ -84,7 +84,9 @@ def _users(outbound: Outbound) -> Iterator[tuple[str, str | None]]:
         answer = outbound.get_json("user/list", params={"page": page, "page_size": USERS_PAGE_SIZE})
         users = answer.get("users") if isinstance(answer, dict) else None
         if not isinstance(users, list):
-            raise RequestFailedError("litellm: /user/list answered without a users list", status=200)
+            raise RequestFailedError(
+                "litellm: /user/list answered without a users list", status=200
+            )
         for user in users:
             user_id = user.get("user_id") if isinstance(user, dict) else None
             if isinstance(user_id, str) and user_id:

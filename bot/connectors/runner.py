@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bot.connectors.base import Adjust, Connector, PullRun
 from bot.connectors.plan import Window, checkpoint_through, next_checkpoint, plan_window
@@ -128,21 +129,29 @@ class _Sink:
 
     def requests_stored(self, source: str, window: Window) -> dict[tuple[date, str, str], int]:
         query = (
-            sa.select(Event.occurred_at, Event.actor_kind, Event.actor_value, Event.requests)
+            sa.select(
+                col(Event.occurred_at),
+                col(Event.actor_kind),
+                col(Event.actor_value),
+                col(Event.requests),
+            )
             .where(
-                Event.source == source,
-                Event.type == EventType.USAGE.value,
-                Event.occurred_at >= window.start,
-                Event.occurred_at < window.end,
-                Event.actor_kind.is_not(None),  # type: ignore[union-attr]
+                col(Event.source) == source,
+                col(Event.type) == EventType.USAGE.value,
+                col(Event.occurred_at) >= window.start,
+                col(Event.occurred_at) < window.end,
+                col(Event.actor_kind).is_not(None),
             )
             .execution_options(yield_per=5_000)
         )
         stored: dict[tuple[date, str, str], int] = {}
         with transaction(self.context.engine) as session:
-            for occurred_at, kind, value, requests in session.execute(query):
-                key = (occurred_at.astimezone(UTC).date(), kind, value)
-                stored[key] = stored.get(key, 0) + max(int(requests), 1)
+            for row in session.execute(query):
+                occurred_at, kind, value, requests = row
+                if not isinstance(occurred_at, datetime) or kind is None or value is None:
+                    continue
+                key = (occurred_at.astimezone(UTC).date(), str(kind), str(value))
+                stored[key] = stored.get(key, 0) + max(int(str(requests or 0)), 1)
         return stored
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:

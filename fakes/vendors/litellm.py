@@ -60,9 +60,7 @@ class FakeLiteLLM(FakeVendor):
         if key != self.api_key:
             raise HttpError(
                 401,
-                self.error_body(
-                    401, "Authentication Error, Invalid proxy server token passed."
-                ),
+                self.error_body(401, "Authentication Error, Invalid proxy server token passed."),
             )
 
     def route(self, request: Request) -> Any:

@@ -105,7 +105,9 @@ def _aggregate(
         count(metrics, "cache_creation_input_tokens"),
     )
     spend = metrics.get("spend")
-    failed = to_count(metrics.get("failed_requests") or 0, "failed_requests", MAX_REQUESTS_PER_RECORD)
+    failed = to_count(
+        metrics.get("failed_requests") or 0, "failed_requests", MAX_REQUESTS_PER_RECORD
+    )
     return NormalizedEvent(
         key=make_key("daily", day.isoformat(), record["user"], model),
         type=EventType.USAGE,
