@@ -17,14 +17,17 @@ Hand calculation of Ana's week 2026-W47 (Ana.Lima@Example.com, LiteLLM user ``u-
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot.cli import main
 from bot.connectors import litellm as connector
+from bot.store.db import create_engine
 from fakes.vendors import litellm as fake_litellm
 from fakes.vendors.litellm import FakeLiteLLM
 
@@ -187,3 +190,36 @@ def test_a_refused_key_is_a_visible_error(
     out = capsys.readouterr().out
     assert "refused the credential (401: Authentication Error" in out
     assert "LITELLM_API_KEY" in out and "revoked" not in out
+
+
+def test_a_user_known_only_by_id_is_counted_once_too(
+    env: pytest.MonkeyPatch, database_url: str
+) -> None:
+    # Ben's key has no email: the webhook names him u-ben, and so does the daily activity.
+    webhook_delivers()
+    assert main(["pull", "litellm", *WEEK]) == 0
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            requests, output = connection.execute(
+                sa.text(
+                    "SELECT SUM(requests), SUM(output_tokens) FROM events "
+                    "WHERE source = 'litellm' AND actor_kind = 'litellm' AND actor_value = 'u-ben'"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert (requests, output) == (1, 20)
+
+
+def test_a_day_the_webhook_delivered_only_in_part_is_reported(
+    env: pytest.MonkeyPatch, proxy: FakeLiteLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    webhook_delivers()  # two of Ana's requests on 2026-11-18
+    proxy.activity["u-ana"]["2026-11-18"]["gpt-4o"] = metrics(0, 0, 0.0, 4, failed=1)
+    with caplog.at_level(logging.WARNING, logger="bot.connectors.litellm"):
+        assert main(["pull", "litellm", *WEEK]) == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.connectors.litellm"] == [
+        "litellm: 2026-11-18: the webhook delivered 2 of the proxy's 5 requests of one person; "
+        "the day counts the webhook's (replay the proxy's logs to add the rest)"
+    ]

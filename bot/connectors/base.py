@@ -33,7 +33,9 @@ class Sink(Protocol):
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None: ...
 
-    def requests_stored(self, source: str, window: Window) -> dict[tuple[date, str, str], int]: ...
+    def requests_stored(
+        self, source: str, window: Window, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]: ...
 
 
 @dataclass
@@ -63,11 +65,13 @@ class PullRun:
         if emails:
             self.sink.learn_identities(kind, emails)
 
-    def requests_stored(self, source: str) -> dict[tuple[date, str, str], int]:
+    def requests_stored(
+        self, source: str, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]:
         """Requests already stored from ``source`` within the window, by (UTC day, actor kind,
-        actor value): what another path (a webhook) brought in, for a connector that must not
-        count it twice."""
-        return self.sink.requests_stored(source, self.window)
+        actor value), leaving out keys that start with ``except_keys``: what another path (a
+        webhook) brought in, for a connector that must not count it twice."""
+        return self.sink.requests_stored(source, self.window, except_keys=except_keys)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,15 @@
   "page", "page_size", "total_pages"}``): the proxy's internal users and their emails;
 - ``GET /user/daily/activity?user_id=&start_date=&end_date=&page=&page_size=`` (dates
   ``YYYY-MM-DD``, both inclusive): that user's days, each with its metrics broken down by model,
-  paged until ``metadata.total_pages``. Each page goes to the ``litellm_daily`` adapter with the
-  user beside it (the answer does not say whose it is).
+  paged until ``metadata.total_pages``. Each page goes to the ``litellm`` source with the user
+  beside it (the answer does not say whose it is; ``bot.ingest.adapters.litellm_daily``), its
+  day aggregates keyed apart from the webhook's request ids.
 
 Auth: ``Authorization: Bearer <LITELLM_API_KEY>``, the proxy's master key or an admin key
 (``proxy_admin`` or ``proxy_admin_viewer``); a user's own key sees only that user and its
 ``/user/list`` is refused (401/403: the source stops with a visible error).
 
-Counted once: a request the ``generic_api`` webhook delivered (source ``litellm``) is not
+Counted once: a request the ``generic_api`` webhook delivered (stored by its request id) is not
 counted again by the daily aggregate of its day. For each (day, person) that has webhook events,
 the day's aggregates are stored with zero usage (replacing any copy an earlier pull stored before
 the webhook caught up); days the webhook missed are stored whole. Where the webhook has fewer
@@ -33,6 +34,7 @@ from bot.connectors.base import Adjust, Connector, PullResult, PullRun
 from bot.connectors.plan import Window, daily_watermark
 from bot.domain.events import NormalizedEvent
 from bot.errors import RequestFailedError
+from bot.ingest.adapters.litellm_daily import KEY_PREFIX
 from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
@@ -40,8 +42,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_SOURCE = "litellm"  # the per-request events of POST /webhooks/litellm
-DAILY_SOURCE = "litellm_daily"
+SOURCE = "litellm"  # the webhook's per-request payloads and these day aggregates alike
 PAGE_SIZE = 100  # days per page (LiteLLM allows up to 1000)
 USERS_PAGE_SIZE = 100
 MAX_PAGES = 10_000
@@ -69,12 +70,12 @@ class LiteLLMConnector(Connector):
         run.learn_identities(
             "litellm", {user_id: email for user_id, email in users if email is not None}
         )
-        webhook = run.requests_stored(WEBHOOK_SOURCE)
+        webhook = run.requests_stored(SOURCE, except_keys=f"{KEY_PREFIX}/")
         for user_id, email in users:
             for page in _activity_pages(run.outbound, user_id, run.window):
                 document = {"user_id": user_id, "user_email": email, **page}
                 _report_gaps(webhook, document)
-                run.ingest(DAILY_SOURCE, document, adjust=_counted_once(webhook, user_id, email))
+                run.ingest(SOURCE, document, adjust=_counted_once(webhook, user_id, email))
         return PullResult(watermark=daily_watermark(run.window, now=run.now, lag=FRESHNESS_LAG))
 
 

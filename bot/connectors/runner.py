@@ -127,7 +127,9 @@ class _Sink:
             outcome.accepted, outcome.duplicates = stored.accepted, stored.duplicates
         return outcome
 
-    def requests_stored(self, source: str, window: Window) -> dict[tuple[date, str, str], int]:
+    def requests_stored(
+        self, source: str, window: Window, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]:
         query = (
             sa.select(
                 col(Event.occurred_at),
@@ -144,6 +146,8 @@ class _Sink:
             )
             .execution_options(yield_per=5_000)
         )
+        if except_keys:
+            query = query.where(sa.not_(col(Event.key).startswith(except_keys, autoescape=True)))
         stored: dict[tuple[date, str, str], int] = {}
         with transaction(self.context.engine) as session:
             for row in session.execute(query):

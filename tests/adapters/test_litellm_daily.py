@@ -1,58 +1,23 @@
-"""LiteLLM ``/user/daily/activity`` pages (with the user beside them) → day aggregates."""
+"""LiteLLM ``/user/daily/activity`` pages (with the user beside them) → day aggregates, read
+under the ``litellm`` source beside the webhook's payloads."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.events import Actor, EventType, NormalizedEvent
 from bot.errors import PayloadError
-from bot.ingest.adapters import ADAPTERS, RECORD_READERS, litellm_daily
+from bot.ingest.adapters import ADAPTERS, RECORD_READERS, litellm, litellm_daily
 
 JSON = "application/json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
 
-PAGE: dict[str, Any] = {
-    "user_id": "u-ana",
-    "user_email": "Ana.Lima@Example.com",
-    "results": [
-        {
-            "date": "2026-11-17",
-            "metrics": {"spend": 0.054, "prompt_tokens": 13000, "api_requests": 7},
-            "breakdown": {
-                "models": {
-                    "gpt-4o": {
-                        "metrics": {
-                            "spend": 0.004,
-                            "prompt_tokens": 1000,
-                            "completion_tokens": 200,
-                            "api_requests": 2,
-                            "failed_requests": 1,
-                        },
-                        "metadata": {},
-                    },
-                    "claude-sonnet-4-5": {
-                        "metrics": {
-                            "spend": 0.05,
-                            "prompt_tokens": 12000,
-                            "completion_tokens": 500,
-                            "cache_read_input_tokens": 4000,
-                            "cache_creation_input_tokens": 1000,
-                            "api_requests": 5,
-                        },
-                        "metadata": {},
-                    },
-                },
-                "api_keys": {},
-                "providers": {},
-            },
-        },
-        {"date": "2026-11-18", "metrics": {"spend": 0.0, "api_requests": 0}, "breakdown": {}},
-    ],
-    "metadata": {"page": 1, "total_pages": 1, "has_more": False},
-}
+PAGE: dict[str, Any] = json.loads((FIXTURES / "litellm-user-daily-activity.json").read_text())
 
 
 def body(value: Any) -> bytes:
@@ -67,7 +32,7 @@ def test_each_model_of_each_day_is_one_replaceable_aggregate() -> None:
     ana = Actor("email", "ana.lima@example.com")
     assert result.events == [
         NormalizedEvent(
-            key="daily/2026-11-17/u-ana/claude-sonnet-4-5",
+            key="litellm-daily/2026-11-17/u-ana/claude-sonnet-4-5",
             type=EventType.USAGE,
             occurred_at=midnight,
             actor=ana,
@@ -81,7 +46,7 @@ def test_each_model_of_each_day_is_one_replaceable_aggregate() -> None:
             replace=True,
         ),
         NormalizedEvent(
-            key="daily/2026-11-17/u-ana/gpt-4o",
+            key="litellm-daily/2026-11-17/u-ana/gpt-4o",
             type=EventType.USAGE,
             occurred_at=midnight,
             actor=ana,
@@ -110,7 +75,7 @@ def test_a_day_without_a_model_breakdown_is_one_aggregate() -> None:
     }
     (event,) = litellm_daily.parse(body(page), JSON).events
     assert (event.key, event.model, event.requests, event.cost_nanos) == (
-        "daily/2026-11-18/u-ben/",
+        "litellm-daily/2026-11-18/u-ben/",
         None,
         1,
         225_000,
@@ -138,6 +103,14 @@ def test_a_page_that_names_no_user_or_has_no_results_is_refused(document: Any) -
         litellm_daily.parse(body(document), JSON)
 
 
-def test_registered_like_the_other_adapters() -> None:
-    assert ADAPTERS["litellm_daily"] is litellm_daily.parse
-    assert RECORD_READERS["litellm_daily"] is litellm_daily.records
+def test_the_litellm_source_reads_a_page_and_the_webhook_payloads_alike() -> None:
+    assert ADAPTERS["litellm"] is litellm_daily.parse_either
+    assert RECORD_READERS["litellm"] is litellm_daily.records_either
+    page = litellm_daily.parse_either(body(PAGE), JSON)
+    assert [e.key for e in page.events] == [
+        e.key for e in litellm_daily.parse(body(PAGE), JSON).events
+    ]
+    batch = (FIXTURES / "litellm-generic-api-batch.json").read_bytes()
+    assert litellm_daily.parse_either(batch, JSON) == litellm.parse(batch, JSON)
+    single = json.dumps(json.loads(batch)[0]).encode()
+    assert litellm_daily.parse_either(single, JSON) == litellm.parse(single, JSON)

@@ -11,8 +11,11 @@ The answer does not repeat whose activity it is, so the page carries who was ask
 ``user_id`` (the ``user_id`` query parameter) and, when the proxy knows it, ``user_email``
 (``/user/list``). The pull connector adds both; so must anyone posting such a page by hand.
 
-Each (day, model) of the breakdown is one aggregate, keyed by (day, user, model) and replaced
-when the proxy restates the day; a day with activity but no model breakdown is one aggregate
+Stored under the ``litellm`` source beside the webhook's per-request payloads: ``litellm`` is
+registered with ``parse_either``/``records_either``, which read such a page here and anything
+else with ``bot.ingest.adapters.litellm``. Each (day, model) of the breakdown is one aggregate,
+keyed ``litellm-daily/<day>/<user>/<model>`` (``KEY_PREFIX``) and replaced when the proxy
+restates the day; a day with activity but no model breakdown is one aggregate
 under the day's own metrics. Identity as the webhook's: ``user_email`` → email, else ``user_id``
 → ``litellm``.
 """
@@ -26,6 +29,7 @@ from typing import Any
 from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count, usd_to_nanos
 from bot.errors import EventError, PayloadError
+from bot.ingest.adapters import litellm
 from bot.ingest.adapters.common import (
     Records,
     count,
@@ -38,13 +42,31 @@ from bot.ingest.adapters.common import (
     text,
     vendor_actor,
 )
+from bot.ingest.decoding import is_ndjson
 
-SOURCE = "litellm_daily"
+KEY_PREFIX = "litellm-daily"  # the keys of day aggregates, never a LiteLLM request id
 TOOL = "litellm"
 EXPECTED = (
     'one person\'s LiteLLM daily activity page {"user_id": "...", "results": [{"date", '
     '"metrics", "breakdown"}], "metadata": {...}} (GET /user/daily/activity, with user_id beside it)'
 )
+
+
+def parse_either(body: bytes, content_type: str | None) -> ParseResult:
+    """The ``litellm`` source: a daily activity page, or the webhook's payloads."""
+    return records_either(body, content_type).parse()
+
+
+def records_either(body: bytes, content_type: str | None) -> Records:
+    if not is_ndjson(content_type) and body.lstrip()[:1] == b"{":
+        document = decode_document(body)
+        if looks_like_page(document):
+            return _page_records(document)
+    return litellm.records(body, content_type)
+
+
+def looks_like_page(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("results"), list)
 
 
 def parse(body: bytes, content_type: str | None) -> ParseResult:
@@ -53,8 +75,12 @@ def parse(body: bytes, content_type: str | None) -> ParseResult:
 
 def records(body: bytes, content_type: str | None) -> Records:
     document = decode_document(body)
-    if not isinstance(document, dict) or not isinstance(document.get("results"), list):
+    if not looks_like_page(document):
         raise PayloadError(f"expected {EXPECTED}")
+    return _page_records(document)
+
+
+def _page_records(document: dict[str, Any]) -> Records:
     actor = _actor(document)
     if actor is None:
         raise PayloadError(f"the page names no user_id or user_email; expected {EXPECTED}")
@@ -109,7 +135,7 @@ def _aggregate(
         metrics.get("failed_requests") or 0, "failed_requests", MAX_REQUESTS_PER_RECORD
     )
     return NormalizedEvent(
-        key=make_key("daily", day.isoformat(), record["user"], model),
+        key=make_key(KEY_PREFIX, day.isoformat(), record["user"], model),
         type=EventType.USAGE,
         occurred_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
         actor=record["actor"],
