@@ -223,3 +223,21 @@ def test_a_day_the_webhook_delivered_only_in_part_is_reported(
         "litellm: 2026-11-18: the webhook delivered 2 of the proxy's 5 requests of one person; "
         "the day counts the webhook's (replay the proxy's logs to add the rest)"
     ]
+
+
+def test_the_proxy_s_email_maps_its_user_id_and_both_names_count_once(
+    env: pytest.MonkeyPatch, proxy: FakeLiteLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The webhook names Ben by his LiteLLM id; /user/list gives his email: his webhook request
+    # becomes his, and his daily aggregate of that day (named by email) is not added to it.
+    proxy.users[1]["user_email"] = "Ben.Okafor@example.com"
+    webhook_delivers()
+    assert main(["pull", "litellm", *WEEK]) == 0
+    capsys.readouterr()
+    assert main(["facts", "--user", "ben.okafor@example.com", "--week", "2026-W47", "--json"]) == 0
+    ben = json.loads(capsys.readouterr().out)
+    assert (ben["requests"], ben["tokens"], ben["cost_usd"]) == (
+        1,
+        {"input": 10, "cached": 0, "output": 20},
+        "0.000225",
+    )

@@ -73,7 +73,7 @@ class LiteLLMConnector(Connector):
         webhook = run.requests_stored(SOURCE, except_keys=f"{KEY_PREFIX}/")
         for user_id, email in users:
             for page in _activity_pages(run.outbound, user_id, run.window):
-                document = {"user_id": user_id, "user_email": email, **page}
+                document = {**page, "user_id": user_id, "user_email": email}
                 _report_gaps(webhook, document)
                 run.ingest(SOURCE, document, adjust=_counted_once(webhook, user_id, email))
         return PullResult(watermark=daily_watermark(run.window, now=run.now, lag=FRESHNESS_LAG))
