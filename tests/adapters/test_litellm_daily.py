@@ -114,3 +114,13 @@ def test_the_litellm_source_reads_a_page_and_the_webhook_payloads_alike() -> Non
     assert litellm_daily.parse_either(batch, JSON) == litellm.parse(batch, JSON)
     single = json.dumps(json.loads(batch)[0]).encode()
     assert litellm_daily.parse_either(single, JSON) == litellm.parse(single, JSON)
+
+
+@pytest.mark.parametrize(
+    "who",
+    [{"user_id": ["u-ana"]}, {"user_id": "u-ana", "user_email": "not-an-address"}],
+)
+def test_a_page_about_a_malformed_user_is_refused_with_the_field(who: dict[str, Any]) -> None:
+    page = {"results": PAGE["results"], **who}
+    with pytest.raises(PayloadError, match="user_"):
+        litellm_daily.parse(body(page), JSON)

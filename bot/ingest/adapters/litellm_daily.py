@@ -81,26 +81,23 @@ def records(body: bytes, content_type: str | None) -> Records:
 
 
 def _page_records(document: dict[str, Any]) -> Records:
-    actor = _actor(document)
+    try:
+        actor = _actor(document)
+        user = text(document.get("user_id"), "user_id", 320)
+    except EventError as exc:  # who the page is about is wrong: no day of it can be kept
+        raise PayloadError(f"{exc}; expected {EXPECTED}") from None
     if actor is None:
         raise PayloadError(f"the page names no user_id or user_email; expected {EXPECTED}")
-    user = text(document.get("user_id"), "user_id", 320) or actor.value
     return Records(
-        [{"user": user, "actor": actor, "day": day} for day in document["results"]],
+        [{"user": user or actor.value, "actor": actor, "day": day} for day in document["results"]],
         parse_day,
     )
 
 
 def _actor(document: dict[str, Any]) -> Actor | None:
     if text(document.get("user_email"), "user_email", 320) is not None:
-        try:
-            return email_actor(document["user_email"], "user_email")
-        except EventError as exc:
-            raise PayloadError(str(exc)) from None
-    try:
-        return vendor_actor("litellm", document.get("user_id"), "user_id")
-    except EventError as exc:
-        raise PayloadError(str(exc)) from None
+        return email_actor(document["user_email"], "user_email")
+    return vendor_actor("litellm", document.get("user_id"), "user_id")
 
 
 def parse_day(record: Any) -> Iterator[NormalizedEvent]:
