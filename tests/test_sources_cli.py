@@ -88,16 +88,25 @@ def test_nothing_received_yet(env: str, capsys: pytest.CaptureFixture[str]) -> N
         "claude-code (pull)  not configured",
         "copilot (pull)  not configured",
         "cursor (pull)  not configured",
+        "litellm (pull)  not configured",
         "openai (pull)  not configured",
     ]
     entries = sources_json(capsys)
-    assert list(entries) == ["anthropic", "claude-code", "copilot", "cursor", "openai"]
+    assert list(entries) == ["anthropic", "claude-code", "copilot", "cursor", "litellm", "openai"]
     assert all(not e["configured"] and e["watermark"] is None for e in entries.values())
 
 
 def test_json_per_source(ingested: datetime, capsys: pytest.CaptureFixture[str]) -> None:
     health = sources_json(capsys)
-    assert list(health) == ["anthropic", "claude-code", "copilot", "cursor", "openai", "usage"]
+    assert list(health) == [
+        "anthropic",
+        "claude-code",
+        "copilot",
+        "cursor",
+        "litellm",
+        "openai",
+        "usage",
+    ]
     assert (health["openai"]["kind"], health["openai"]["configured"]) == ("pull", False)
     assert (health["usage"]["kind"], health["usage"]["configured"]) == ("push", True)
     openai, usage = health["openai"], health["usage"]

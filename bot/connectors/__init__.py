@@ -6,7 +6,8 @@
 - ``paging``: vendors' cursors (opaque ``next_page``, id-after), restarting on a 410;
 - ``runner``: one run of one source: plan, fetch, store through the ingest pipeline, record the
   outcome in ``source_state``;
-- one module per vendor: ``openai``, ``anthropic`` (also Claude Code), ``copilot``, ``cursor``.
+- one module per vendor: ``openai``, ``anthropic`` (also Claude Code), ``copilot``, ``cursor``,
+  ``litellm``.
 
 Every request goes through ``bot.outbound``; pages go to the adapters of DESIGN §3.5 and are not
 kept beyond what the adapters store.
@@ -18,6 +19,7 @@ from bot.connectors.anthropic import AnthropicConnector, ClaudeCodeConnector
 from bot.connectors.base import Connector
 from bot.connectors.copilot import CopilotConnector
 from bot.connectors.cursor import CursorConnector
+from bot.connectors.litellm import LiteLLMConnector
 from bot.connectors.openai import OpenAIConnector
 
 CONNECTORS: tuple[Connector, ...] = (
@@ -26,6 +28,7 @@ CONNECTORS: tuple[Connector, ...] = (
     ClaudeCodeConnector(),
     CopilotConnector(),
     CursorConnector(),
+    LiteLLMConnector(),
 )
 
 

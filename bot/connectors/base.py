@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.connectors.plan import Window
@@ -32,6 +32,10 @@ class Sink(Protocol):
     def ingest_body(self, source: str, body: bytes, content_type: str) -> None: ...
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None: ...
+
+    def requests_stored(
+        self, source: str, window: Window, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]: ...
 
 
 @dataclass
@@ -60,6 +64,14 @@ class PullRun:
         """Vendor ids whose owner's email the vendor told us: (kind, id) → that person."""
         if emails:
             self.sink.learn_identities(kind, emails)
+
+    def requests_stored(
+        self, source: str, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]:
+        """Requests already stored from ``source`` within the window, by (UTC day, actor kind,
+        actor value), leaving out keys that start with ``except_keys``: what another path (a
+        webhook) brought in, for a connector that must not count it twice."""
+        return self.sink.requests_stored(source, self.window, except_keys=except_keys)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,17 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
 
 from bot.connectors.base import Adjust, Connector, PullRun
 from bot.connectors.plan import Window, checkpoint_through, next_checkpoint, plan_window
 from bot.context import AppContext
 from bot.domain.directory import DirectoryRow
-from bot.domain.events import NormalizedEvent, Rejection
+from bot.domain.events import EventType, NormalizedEvent, Rejection
 from bot.errors import AiRoiError, CredentialRefusedError, UsageError
 from bot.ingest.adapters import RECORD_READERS
 from bot.ingest.bulk import ingest_in_batches
@@ -30,6 +33,7 @@ from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.event_rows import prepare_batch, time_binder
 from bot.store.events import write_batches
+from bot.store.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +126,37 @@ class _Sink:
                 (stored,) = write_batches(session, [batch])
             outcome.accepted, outcome.duplicates = stored.accepted, stored.duplicates
         return outcome
+
+    def requests_stored(
+        self, source: str, window: Window, *, except_keys: str | None = None
+    ) -> dict[tuple[date, str, str], int]:
+        query = (
+            sa.select(
+                col(Event.occurred_at),
+                col(Event.actor_kind),
+                col(Event.actor_value),
+                col(Event.requests),
+            )
+            .where(
+                col(Event.source) == source,
+                col(Event.type) == EventType.USAGE.value,
+                col(Event.occurred_at) >= window.start,
+                col(Event.occurred_at) < window.end,
+                col(Event.actor_kind).is_not(None),
+            )
+            .execution_options(yield_per=5_000)
+        )
+        if except_keys:
+            query = query.where(sa.not_(col(Event.key).startswith(except_keys, autoescape=True)))
+        stored: dict[tuple[date, str, str], int] = {}
+        with transaction(self.context.engine) as session:
+            for row in session.execute(query):
+                occurred_at, kind, value, requests = row
+                if not isinstance(occurred_at, datetime) or kind is None or value is None:
+                    continue
+                key = (occurred_at.astimezone(UTC).date(), str(kind), str(value))
+                stored[key] = stored.get(key, 0) + max(int(str(requests or 0)), 1)
+        return stored
 
     def learn_identities(self, kind: str, emails: Mapping[str, str]) -> None:
         rows = [

@@ -48,7 +48,10 @@ GENERIC_EVENTS = {
 }
 VALID_BODIES: dict[str, list[tuple[str, str]]] = {
     "usage": [(json.dumps(GENERIC_EVENTS), JSON)],
-    "litellm": [((FIXTURES / "litellm-generic-api-batch.json").read_text(), JSON)],
+    "litellm": [
+        ((FIXTURES / "litellm-generic-api-batch.json").read_text(), JSON),
+        ((FIXTURES / "litellm-user-daily-activity.json").read_text(), JSON),
+    ],
     "otel": [((FIXTURES / "otel-genai-traces.json").read_text(), JSON)],
     "openai": [((FIXTURES / "openai-usage-completions-by-user.json").read_text(), JSON)],
     "anthropic": [((FIXTURES / "anthropic-messages-usage-report.json").read_text(), JSON)],

@@ -19,6 +19,7 @@ from bot.ingest.adapters import (
     datadog,
     generic,
     litellm,
+    litellm_daily,
     openai_usage,
     otel,
 )
@@ -29,7 +30,7 @@ RecordReader = Callable[[bytes, str | None], Records]
 
 ADAPTERS: dict[str, Adapter] = {
     generic.SOURCE: generic.parse,
-    litellm.SOURCE: litellm.parse,
+    litellm.SOURCE: litellm_daily.parse_either,  # the webhook's payloads or a daily activity page
     otel.SOURCE: otel.parse,
     openai_usage.SOURCE: openai_usage.parse,
     anthropic.SOURCE: anthropic.parse,
@@ -42,7 +43,7 @@ ADAPTERS: dict[str, Adapter] = {
 # Every source but OTel, whose spans are read together (a usage span's ancestors are skipped).
 RECORD_READERS: dict[str, RecordReader] = {
     generic.SOURCE: generic.records,
-    litellm.SOURCE: litellm.records,
+    litellm.SOURCE: litellm_daily.records_either,
     openai_usage.SOURCE: openai_usage.records,
     anthropic.SOURCE: anthropic.records,
     claude_code.SOURCE: claude_code.records,
