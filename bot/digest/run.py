@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.digest.deliverers import Deliverer, DeliveryError, Recipient
+from bot.digest.deliverers import Deliverer, DeliveryError, Receipt, Recipient
 from bot.digest.summarizer import Reflection, Summarizer
 from bot.digest.weekly_facts import facts_for
 from bot.domain.completeness import Completeness, late_note
@@ -206,13 +206,7 @@ class _Run:
                 # the console shows a preview; only a real delivery counts as sent
                 status=deliveries.PREVIEW if channel == deliveries.CONSOLE else "sent",
                 now=now,
-                writer=reflection.writer,
-                summarizer_input_tokens=reflection.input_tokens,
-                summarizer_output_tokens=reflection.output_tokens,
-                text=text,
-                facts_json=json.dumps(facts.to_json(), sort_keys=True),
-                slack_channel=receipt.channel,
-                slack_ts=receipt.ts,
+                **delivered(reflection, text, facts, receipt),
             )
         return DigestOutcome(person.email, name, "sent", None, text, facts)
 
@@ -221,6 +215,20 @@ class _Run:
     ) -> tuple[Reflection, str, list[dict[str, object]]]:
         late = self.completeness.late if self.completeness is not None else ()
         return compose(facts, person, self.week.label(), self.writer, self.render, late)
+
+
+def delivered(reflection: Reflection, text: str, facts: Facts, receipt: Receipt) -> dict[str, Any]:
+    """What a delivery row keeps of a digest that went out: who wrote it and at what token cost,
+    the text, the facts it was built from, and where Slack put it."""
+    return {
+        "writer": reflection.writer,
+        "summarizer_input_tokens": reflection.input_tokens,
+        "summarizer_output_tokens": reflection.output_tokens,
+        "text": text,
+        "facts_json": json.dumps(facts.to_json(), sort_keys=True),
+        "slack_channel": receipt.channel,
+        "slack_ts": receipt.ts,
+    }
 
 
 def compose(

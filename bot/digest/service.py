@@ -3,7 +3,6 @@ repair ``--resend``. The deliverer and the renderer come from the caller (``bot.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -18,6 +17,7 @@ from bot.digest.run import (
     Progress,
     Renderer,
     compose,
+    delivered,
     run_digest,
     summarizer_writer,
 )
@@ -152,14 +152,5 @@ def resend(
     except DeliveryError as exc:
         audited("failed", reason=str(exc))
         raise AiRoiError(f"resending {week} to {person.email} failed: {exc}") from exc
-    audited(
-        "sent",
-        writer=reflection.writer,
-        summarizer_input_tokens=reflection.input_tokens,
-        summarizer_output_tokens=reflection.output_tokens,
-        text=text,
-        facts_json=json.dumps(facts.to_json(), sort_keys=True),
-        slack_channel=receipt.channel,
-        slack_ts=receipt.ts,
-    )
+    audited("sent", **delivered(reflection, text, facts, receipt))
     return DigestOutcome(person.email, display_name(person), "sent", None, text, facts)
