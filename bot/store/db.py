@@ -42,7 +42,11 @@ def psycopg_url(url: str) -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; its folder is made."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; its folder is made.
+
+    Statement parameters never appear in an error's text (``hide_parameters``): a failed insert
+    would otherwise put a person's email and numbers into a log line or a 500."""
+    kwargs.setdefault("hide_parameters", True)
     url = psycopg_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
