@@ -41,11 +41,33 @@ class Actor(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ArtifactTraits:
+    """What a source says about how an artifact was made: the input of the "AI-assisted" rules
+    (``bot.domain.ai_rules``). Only short identifying strings, never a description's text.
+
+    ``author`` is who the source says made it (a GitHub login, a Datadog handle, a Drive
+    owner's email) and ``requested_by`` who asked an agent for it (a pull request's assignee
+    or requester), in the same identity kind as the created event's actor. ``labels`` holds a
+    pull request's labels or a dashboard's or document's tags; ``trailers`` the
+    ``Co-authored-by:`` lines of its commits; ``markers`` the last few short lines of its
+    description (where generation footers sit).
+    """
+
+    author: str | None = None
+    author_is_bot: bool = False
+    requested_by: str | None = None
+    labels: tuple[str, ...] = ()
+    trailers: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ArtifactRef:
     external_id: str
     kind: str = "other"
     kind_label: str | None = None
     title: str | None = None
+    traits: ArtifactTraits | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +97,10 @@ class NormalizedEvent:
     requests: int = 0
     artifact: ArtifactRef | None = None
     replace: bool = False
+    # On ``artifact.created``: whether the source itself marks the artifact AI-assisted (True),
+    # says it is not (False), or says nothing (None: the admin rules decide). ``tool`` then
+    # names the AI tool when the source marks it.
+    ai_assisted: bool | None = None
     # Extra numeric outcomes some sources report (lines accepted, commits, PRs…).
     metrics: dict[str, int] = field(default_factory=dict)
 

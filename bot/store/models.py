@@ -129,6 +129,32 @@ class Artifact(SQLModel, table=True):
     kind_label: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts(default=utcnow)
+    # AI-assisted (DESIGN §3.7): marked by its source (``ai_marked_by`` = "source") or by an
+    # admin rule ("rule:<id>"); ``traits`` is the JSON of ``ArtifactTraits`` the rules read.
+    ai_assisted: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    ai_tool: str | None = Field(default=None, max_length=200)
+    ai_marked_by: str | None = Field(default=None, max_length=64)
+    traits: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AiRule(SQLModel, table=True):
+    """An admin rule marking artifacts AI-assisted (``bot.domain.ai_rules.Rule``), tried in id
+    order. Built-in rules are seeded by the migration that made the table and can be switched
+    off, not deleted."""
+
+    __tablename__ = "ai_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    pattern: str = Field(max_length=200)
+    tool: str | None = Field(default=None, max_length=64)
+    enabled: bool = Field(default=True)
+    builtin: bool = Field(default=False)
+    created_at: datetime = _ts(default=utcnow)
+    updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
+    updated_by: str | None = Field(default=None, max_length=64)
 
 
 class Event(SQLModel, table=True):
@@ -264,6 +290,15 @@ class WeeklyTotal(SQLModel, table=True):
     artifacts_created: int = Field(default=0)
     artifacts_viewed_by_others: int = Field(default=0)
     artifacts_used: int = Field(default=0)
+    ai_artifacts_created: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    ai_artifacts_viewed_by_others: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    ai_artifacts_used: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
     updated_at: datetime = _ts(default=utcnow, onupdate=utcnow)
 
 
