@@ -133,7 +133,7 @@ def test_share_reaches_only_the_persons_lead_and_is_audited(
     )
     assert slack.dms_to("UOTHER") == []
 
-    def shares() -> list[AuditEntry]:  # committed after the DMs went out, by the listener
+    def shares() -> list[AuditEntry]:  # committed by the listener before the DMs go out
         with Session(context.engine) as session:
             return list(
                 session.exec(
@@ -143,7 +143,23 @@ def test_share_reaches_only_the_persons_lead_and_is_audited(
 
     audit = eventually(shares)
     assert [entry.actor for entry in audit] == ["UANA"]
-    assert delivery(context).shared_with_lead_at is not None
+    assert eventually(lambda: delivery(context).shared_with_lead_at) is not None
+
+
+def test_a_share_is_audited_before_the_lead_is_messaged(
+    app: LiveServer, context: AppContext, slack: FakeSlack
+) -> None:
+    slack.fail_next("chat.postMessage", "channel_not_found")  # the lead's DM is refused
+    assert press(app, slack, ids.DIGEST_SHARE) == 200
+    assert eventually(lambda: slack.responses)
+    assert "did not deliver it to your lead" in slack.responses[0]["text"]
+    assert slack.dms_to("ULEE") == []
+    with Session(context.engine) as session:
+        audited = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "digest.share_with_lead")
+        ).all()
+    assert [entry.actor for entry in audited] == ["UANA"]  # the attempt is on record
+    assert delivery(context).shared_with_lead_at is None  # but it is not marked shared
 
 
 def test_a_lead_pressing_share_on_someone_elses_week_shares_nothing(

@@ -269,6 +269,7 @@ def test_an_unexpected_failure_is_logged_with_its_request_id(
         scraped = httpx.get(f"{live.url}/metrics").text  # uvicorn closed the failed connection
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error; the event was not stored"}
+    assert answer.headers["x-request-id"] == "bug-report-1"  # quotable, like every other answer
     (entry,) = [e for e in lines(json_log) if e["message"].startswith("unhandled error")]
     assert entry["request_id"] == "bug-report-1" and "RuntimeError: a bug" in entry["exception"]
     failed = (

@@ -25,6 +25,7 @@ from bot.errors import (
 from bot.http import health, schema, slack_events, webhooks
 from bot.http.limits import BodyTimeoutError
 from bot.observability import exposition
+from bot.observability.logs import request_id
 from bot.observability.requests import RequestIdMiddleware, route_template
 from bot.slack.credentials import TokenProbe
 
@@ -115,7 +116,14 @@ def build_http_app(context: AppContext, *, slack_probe: TokenProbe | None = None
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "internal error; the event was not stored"}, status_code=500)
+        # Answered outside the middleware that stamps every other response: stamp it here, so
+        # the caller can quote the id its log line carries.
+        rid = request_id.get()
+        return JSONResponse(
+            {"error": "internal error; the event was not stored"},
+            status_code=500,
+            headers={"X-Request-ID": rid} if rid else None,
+        )
 
     return app
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session
 
@@ -100,14 +101,7 @@ def share_with_lead(context: AppContext, client: WebClient, body: dict[str, Any]
                 "You have no lead with a Slack account in ai-roi, so nothing was shared.",
             )
             return
-        for lead_id in lead_ids:
-            client.chat_postMessage(
-                channel=lead_id,
-                text=f"{display_name(person)} shared their AI week ({week}) with you:\n\n{delivery.text}",
-                unfurl_links=False,
-            )
-        delivery.shared_with_lead_at = context.clock()
-        session.add(delivery)
+        # The audit row commits before any lead sees the reflection: no share goes unrecorded.
         audit.record(
             session,
             actor=_user(body),
@@ -116,7 +110,30 @@ def share_with_lead(context: AppContext, client: WebClient, body: dict[str, Any]
             details={"week": week, "leads": lead_ids},
             now=context.clock(),
         )
-    _ephemeral(client, body, f"Shared with {len(lead_ids)} lead{'s' if len(lead_ids) > 1 else ''}.")
+        text = f"{display_name(person)} shared their AI week ({week}) with you:\n\n{delivery.text}"
+        person_id = int(person.id or 0)
+    reached = 0
+    for lead_id in lead_ids:
+        try:
+            client.chat_postMessage(channel=lead_id, text=text, unfurl_links=False)
+            reached += 1
+        except SlackApiError as exc:
+            log.warning("share with lead: Slack refused the DM (%s)", exc.response.get("error"))
+    if not reached:
+        _ephemeral(client, body, "Slack did not deliver it to your lead, so nothing was shared.")
+        return
+    with transaction(context.engine) as session:
+        shared = get_delivery(session, person_id, week)
+        if shared is not None:
+            shared.shared_with_lead_at = context.clock()
+            session.add(shared)
+    missed = len(lead_ids) - reached
+    _ephemeral(
+        client,
+        body,
+        f"Shared with {reached} lead{'s' if reached > 1 else ''}."
+        + (f" Slack did not deliver it to {missed} of them." if missed else ""),
+    )
 
 
 def details(context: AppContext, client: WebClient, body: dict[str, Any]) -> None:
