@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)  ## on demand: ingest and digest benchmarks
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.digest
+	$(BIN)/python -m bench.privacy
 
 serve: $(STAMP)
 	$(BIN)/ai-roi serve

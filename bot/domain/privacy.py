@@ -12,7 +12,8 @@ across requesters: a lead's reports are a subset of what an admin may obtain, so
 safe as a whole is safe for everyone). A new row may be released only if, afterwards, no non-zero
 linear combination of the released rows — sums, differences, any rational weights — has its
 non-zero coordinates owned by 1 … k-1 people. ``isolates_few`` decides this exactly, over the
-rationals (``fractions.Fraction``):
+rationals, by fraction-free elimination on integers (every row is kept as a whole-number multiple
+of its rational form, so supports and ranks are the rational ones, at integer speed):
 
 * The rows split into families that can be checked apart (``_families``): the totals over
   ``(p, "")`` and the lines of each tool. Rows taken from different states of the week (data
@@ -40,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from fractions import Fraction
+from math import gcd, lcm
 from typing import Any
 
 MIN_K = 5
@@ -158,14 +159,12 @@ def _isolates_few(rows: Sequence[Row], k: int) -> bool:
     if not light:
         return False
     # Combinations c (one weight per row) with c · column = 0 on every heavy atom.
-    weights = _null_space(
-        [[Fraction(col[i]) for i in range(len(rows))] for col in heavy], len(rows)
-    )
+    weights = _null_space([list(col) for col in heavy], len(rows))
     if not weights:
         return False
     # Those combinations, seen on the light atoms only.
     projected = [
-        [sum((c[i] for i in range(len(rows)) if pattern[i]), Fraction(0)) for pattern, _ in light]
+        [sum(c[i] for i in range(len(rows)) if pattern[i]) for pattern, _ in light]
         for c in weights
     ]
     live = [j for j in range(len(light)) if any(row[j] for row in projected)]
@@ -185,6 +184,10 @@ def _isolates_few(rows: Sequence[Row], k: int) -> bool:
         if not rows_in:
             return False
         outside = sorted(set().union(*(nonzero[i] for i in rows_in)) - picked)
+        if len(outside) < len(rows_in):  # fewer conditions than rows: some combination is left
+            return True
+        if len(rows_in) == 1:  # one row, non-zero somewhere outside
+            return False
         return _rank([[reduced[i][j] for i in rows_in] for j in outside]) < len(rows_in)
 
     def search(start: int, chosen: set[int], people: frozenset[int]) -> bool:
@@ -203,27 +206,33 @@ def _isolates_few(rows: Sequence[Row], k: int) -> bool:
     return search(0, set(), frozenset())
 
 
-def _rank(matrix: list[list[Fraction]]) -> int:
+def _rank(matrix: list[list[int]]) -> int:
     return len(_echelon(matrix)[1])
 
 
-def _echelon(matrix: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[int]]:
-    """Reduced row echelon form (exact) and its pivot columns."""
+def _echelon(matrix: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+    """Reduced row echelon form over the integers, and its pivot columns.
+
+    Each returned row is a non-zero whole multiple of the rational reduced row with the same
+    pivot (zero in every other pivot column), divided by the gcd of its entries: the same row
+    space, supports and pivots as the exact rational form, with no fraction ever built."""
     rows = [list(row) for row in matrix]
     width = len(rows[0]) if rows else 0
     pivots: list[int] = []
     top = 0
     for column in range(width):
-        pivot = next((r for r in range(top, len(rows)) if rows[r][column] != 0), None)
+        pivot = next((r for r in range(top, len(rows)) if rows[r][column]), None)
         if pivot is None:
             continue
         rows[top], rows[pivot] = rows[pivot], rows[top]
-        lead = rows[top][column]
-        rows[top] = [value / lead for value in rows[top]]
+        lead_row = rows[top]
+        lead = lead_row[column]
         for r in range(len(rows)):
-            if r != top and rows[r][column] != 0:
-                factor = rows[r][column]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[top], strict=True)]
+            factor = rows[r][column]
+            if r != top and factor:
+                combined = [lead * a - factor * b for a, b in zip(rows[r], lead_row, strict=True)]
+                divisor = gcd(*combined)
+                rows[r] = [value // divisor for value in combined] if divisor > 1 else combined
         pivots.append(column)
         top += 1
         if top == len(rows):
@@ -231,18 +240,22 @@ def _echelon(matrix: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[i
     return rows[:top], pivots
 
 
-def _null_space(equations: list[list[Fraction]], width: int) -> list[list[Fraction]]:
-    """A basis of ``{x : equation · x = 0 for every equation}`` in ``width`` unknowns."""
+def _null_space(equations: list[list[int]], width: int) -> list[list[int]]:
+    """A basis (whole numbers) of ``{x : equation · x = 0 for every equation}`` in ``width``
+    unknowns."""
     if not equations:
-        return [[Fraction(int(i == j)) for j in range(width)] for i in range(width)]
+        return [[int(i == j) for j in range(width)] for i in range(width)]
     reduced, pivots = _echelon(equations)
     free = [j for j in range(width) if j not in pivots]
+    scale = lcm(*(abs(row[pivot]) for row, pivot in zip(reduced, pivots, strict=True)))
     basis = []
     for f in free:
-        vector = [Fraction(0)] * width
-        vector[f] = Fraction(1)
+        # Row i reads lead_i·x[pivot_i] + Σ row_i[free]·x[free] = 0: x[f] = scale, the other free
+        # unknowns 0, so x[pivot_i] = -row_i[f]·scale / lead_i, a whole number.
+        vector = [0] * width
+        vector[f] = scale
         for row, pivot in zip(reduced, pivots, strict=True):
-            vector[pivot] = -row[f]
+            vector[pivot] = -row[f] * (scale // row[pivot])
         basis.append(vector)
     return basis
 
