@@ -75,6 +75,15 @@ def rules_in_force(session: Session) -> list[Rule]:
     return rules
 
 
+def any_marked(session: Session) -> bool:
+    """Whether any source or rule marks any stored artifact (a source's "AI-assisted" or "not
+    AI-assisted", a rule's match): when none does, the AI-assisted numbers say nothing and the
+    digests say so."""
+    marked = _ARTIFACTS.c.ai_marked_by.is_not(None)
+    found = session.execute(sa.select(_ARTIFACTS.c.id).where(marked).limit(1))
+    return found.first() is not None
+
+
 def preview(session: Session, rule: Rule) -> RulePreview:
     """How many stored artifacts ``rule`` (taken as enabled) matches, and how many of them it
     would newly mark, from their stored traits and titles."""
