@@ -382,3 +382,20 @@ def test_the_team_report_leads_with_the_ai_assisted_numbers(engine: Engine) -> N
     blocks, fallback = render_blocks(report)
     assert_valid_message(blocks, fallback)
     assert "5 AI-assisted dashboards created, 5 opened by anyone else" in json.dumps(blocks)
+
+
+def test_forget_clears_the_traits_of_what_the_person_created(engine: Engine) -> None:
+    from bot.store.forget import forget_person
+
+    load(
+        engine,
+        [
+            created("c1", ANA, "d1", "dashboard", tags=["ai-generated"]),
+            created("c2", BEN, "d2", "dashboard", tags=["ai-generated"]),
+        ],
+    )
+    with transaction(engine) as session:
+        forget_person(session, ANA, actor="cli", now=FROZEN_NOW)
+    with Session(engine) as session:
+        traits = dict(session.exec(select(Artifact.external_id, Artifact.traits)).all())
+    assert traits["d1"] is None and traits["d2"] is not None

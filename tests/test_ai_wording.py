@@ -38,8 +38,7 @@ def test_the_template_leads_with_the_ai_assisted_numbers_and_stays_grounded() ->
     facts = replace(ana_week(by_kind=KINDS), ai_marks_in_org=True)
     text = template_reflection(facts, week_label="Nov 16–22")
     assert text.startswith(
-        "12 AI-assisted dashboards created, 2 opened by anyone else; "
-        "6 AI-assisted pull requests opened, 5 reviewed by colleagues, 4 merged."
+        "18 of the 21 artifacts you made were AI-assisted; 7 of those were opened by someone else."
     )
     assert text.endswith("?") and len(text.split()) <= 60
     assert check_grounding(text, facts).ok, text

@@ -15,7 +15,7 @@ from typing import Any
 from bot.domain.facts import SPARK, KindCounts, ToolUsage
 from bot.domain.money import format_money
 from bot.domain.privacy import HoldReason
-from bot.domain.reflection import NO_AI_MARKS, ai_summary
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, ranked_ai_kinds
 from bot.domain.units import format_usd
 from bot.domain.weeks import Week
 
@@ -115,11 +115,6 @@ def trend_sparkline(trend: tuple[TeamWeek, ...] | list[TeamWeek]) -> str:
 # JSON ---------------------------------------------------------------------------------------
 
 
-def ai_line(figures: TeamFigures) -> str:
-    """The week's AI-assisted numbers in words, kinds with the most first."""
-    return ai_summary(figures.ai_by_kind) or "no AI-assisted artifacts"
-
-
 def figures_json(figures: TeamFigures) -> dict[str, Any]:
     return {
         "tokens": {
@@ -197,7 +192,7 @@ def render_text(report: TeamReport) -> str:
             lines.append(f"  {week.note}")
         else:
             if report.ai_marks_in_org:
-                lines.append(f"  AI-assisted  {ai_line(week.figures)}")
+                lines.extend(_ai_lines(week.figures))
             lines.extend(_figure_lines(week.figures))
     lines.append(
         f"trend (tokens, {report.trend[0].week} to {report.trend[-1].week})  "
@@ -206,6 +201,15 @@ def render_text(report: TeamReport) -> str:
         else "trend  (none)"
     )
     return "\n".join(lines)
+
+
+def _ai_lines(figures: TeamFigures) -> list[str]:
+    """The AI-assisted numbers, one kind a line, before the other figures."""
+    kinds = ranked_ai_kinds(figures.ai_by_kind)
+    if not kinds:
+        return ["  AI-assisted  no AI-assisted artifacts"]
+    label = ["  AI-assisted  "] + ["               "] * (len(kinds) - 1)
+    return [f"{start}{ai_kind_phrase(kind)}" for start, kind in zip(label, kinds, strict=True)]
 
 
 def _figure_lines(figures: TeamFigures) -> list[str]:

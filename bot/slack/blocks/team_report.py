@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.money import format_money
-from bot.domain.reflection import NO_AI_MARKS
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, ranked_ai_kinds
 from bot.domain.team_render import (
     TeamReport,
     TeamWeek,
-    ai_line,
     privacy_line,
     render_text,
     trend_sparkline,
@@ -61,8 +60,10 @@ def _week_block(week: TeamWeek, ai_marks_in_org: bool) -> dict[str, Any]:
     if week.figures is None:
         return {"type": "section", "text": mrkdwn(f"{title}\n{week.note}")}
     figures = week.figures
-    if ai_marks_in_org:  # the AI-assisted numbers lead
-        title += f"\n*AI-assisted:* {ai_line(figures)}"
+    if ai_marks_in_org:  # the AI-assisted numbers lead, one kind a line
+        kinds = ranked_ai_kinds(figures.ai_by_kind)
+        lines = [f"• {ai_kind_phrase(k)}" for k in kinds] or ["• no AI-assisted artifacts"]
+        title += "\n*AI-assisted*\n" + "\n".join(lines)
     fields = [
         f"*Tokens*\n{display_count(figures.tokens)}",
         f"*Cost*\n{format_money(figures.cost_nanos)}",
