@@ -300,12 +300,14 @@ def _kind(value: str) -> RuleKind | None:
 
 def preview_text(matches: int, newly_marked: int) -> str:
     """``This rule matches 12 artifacts; 5 of them are not marked AI-assisted now.``"""
-    things = "artifact" if matches == 1 else "artifacts"
     if matches == 0:
-        return "This rule matches no stored artifact yet; it will mark new ones that match."
-    them = "it is" if matches == 1 else "them are"
+        return "This rule matches no stored artifact; it will mark new ones that match."
+    if matches == 1:
+        now = "it is not marked" if newly_marked else "it is marked"
+        return f"This rule matches 1 artifact; {now} AI-assisted now."
+    verb = "is" if newly_marked == 1 else "are"
     return (
-        f"This rule matches {matches:,} {things}; {newly_marked:,} of {them} not marked "
+        f"This rule matches {matches:,} artifacts; {newly_marked:,} of them {verb} not marked "
         "AI-assisted now."
     )
 
