@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.cli import main
 from bot.domain.ai_rules import DEFAULT_RULES, traits_to_json
 from bot.domain.events import ArtifactTraits
 from bot.store import ai_marks, ai_rules
@@ -372,3 +373,44 @@ def test_the_column_lengths_are_the_models() -> None:
     assert columns.pattern.type.length == ai_rules.PATTERN_LENGTH
     assert columns.tool.type.length == ai_rules.TOOL_LENGTH
     assert columns.updated_by.type.length == ai_rules.UPDATED_BY_LENGTH
+
+
+def test_ai_roi_rules_lists_every_rule_with_what_it_marks(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed(engine)
+    with transaction(engine) as session:
+        custom = ai_rules.add(
+            session, kind="title", pattern="churn *", tool="chat gpt", actor=ADMIN, now=NOW
+        )
+        label = rule_id(engine, "label", "ai-generated")
+        ai_rules.set_enabled(session, label, False, actor=ADMIN, now=NOW)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["rules", "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert len(rows) == len(DEFAULT_RULES) + 1
+    assert rows[custom.rule.id] == {
+        "id": custom.rule.id,
+        "applies_to": "dashboards_and_documents",
+        "kind": "title",
+        "pattern": "churn *",
+        "tool": "chat gpt",
+        "builtin": False,
+        "enabled": True,
+        "marks": 1,
+    }
+    assert rows[label]["enabled"] is False and rows[label]["marks"] == 0
+    trailer = rule_id(engine, "trailer", "noreply@anthropic.com")
+    tag = rule_id(engine, "tag", "ai-assisted")
+    # pr-both: the label rule came first; switched off, the trailer rule marks it. d-tagged: tag.
+    assert (rows[trailer]["marks"], rows[tag]["marks"]) == (1, 1)
+    assert sum(row["marks"] for row in rows.values()) == 3
+    assert main(["rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(DEFAULT_RULES) + 2  # a heading, then one line a rule
+    mine = next(line for line in lines if '"churn *"' in line)
+    assert mine.split()[:3] == [str(custom.rule.id), "on", "custom"]
+    assert mine.split()[-1] == "1"

@@ -20,13 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from bot.domain.ai_rules import RULE_KIND_LABELS, Rule, RuleKind, pattern_problem
+from bot.domain.ai_rules import (
+    RULE_KIND_LABELS,
+    RULE_MARK_PREFIX,
+    Rule,
+    RuleKind,
+    pattern_problem,
+)
 from bot.domain.text import text_problem
 from bot.errors import AiRoiError
 from bot.store import ai_marks, audit
-from bot.store.models import AiRule
+from bot.store.models import AiRule, Artifact
 
 PATTERN_LENGTH = 200  # ai_rules.pattern
 TOOL_LENGTH = 64  # ai_rules.tool
@@ -305,3 +311,19 @@ def _finish(
         now=now,
     )
     return RuleChange(rule, changed=True, remarked=remarked)
+
+
+def marked_counts(session: Session) -> dict[int, int]:
+    """How many artifacts each rule marks now (rule id → count; rules that mark none are
+    absent)."""
+    rows = session.exec(
+        select(Artifact.ai_marked_by, func.count())
+        .where(col(Artifact.ai_marked_by).startswith(RULE_MARK_PREFIX, autoescape=True))
+        .group_by(col(Artifact.ai_marked_by))
+    ).all()
+    counts: dict[int, int] = {}
+    for marked_by, count in rows:
+        suffix = (marked_by or "")[len(RULE_MARK_PREFIX) :]
+        if suffix.isdigit():
+            counts[int(suffix)] = int(count)
+    return counts
