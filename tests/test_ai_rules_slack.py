@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
@@ -641,3 +642,18 @@ def test_the_preview_and_the_re_marking_run_after_the_ack(
     release.set()
     assert eventually(lambda: custom_rules(context)) == [("title", "churn*", None, True)]
     assert eventually(lambda: marks(context)["d-churn"] == (True, None))
+
+
+def test_a_count_that_fails_says_so_and_offers_no_save(
+    app: LiveServer, slack: FakeSlack, context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(session: Session, rule: Any) -> Any:
+        raise OperationalError("SELECT …", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(ai_marks, "preview", failing)
+    edit = opened_edit_modal(app, slack)
+    assert submit_edit(app, "UADMIN", "title", "churn*", view_id=edit.id).status_code == 200
+    [notice] = eventually(lambda: views(slack, "views.update", ids.AI_RULE_NOTICE_VIEW))
+    assert "could not be counted" in json.dumps(notice.view)
+    assert "submit" not in notice.view
+    assert custom_rules(context) == [] and rule_audit(context) == []

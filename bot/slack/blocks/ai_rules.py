@@ -180,7 +180,10 @@ def _modal(
     if submit:
         view["submit"] = plain(submit, 24)
     if metadata is not None:
-        view["private_metadata"] = json.dumps(dict(metadata), separators=(",", ":"))
+        # Not ASCII-escaped: an emoji would take 12 characters of the 3000 as \\u escapes.
+        view["private_metadata"] = json.dumps(
+            dict(metadata), separators=(",", ":"), ensure_ascii=False
+        )
     return view
 
 

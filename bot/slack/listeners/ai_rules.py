@@ -24,6 +24,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.context import AppContext
@@ -51,6 +52,11 @@ from bot.store.db import transaction
 log = logging.getLogger(__name__)
 
 NOT_AN_ADMIN = "Only workspace admins can change the AI-assisted rules."
+COUNT_FAILED = (
+    "The artifacts this rule matches could not be counted (a database error), so nothing was "
+    "saved. Try again in a moment."
+)
+DATABASE_FAILED = "the database could not be written to, so nothing changed. Try again in a moment."
 FIELD_BLOCKS = {
     ai_rules.KIND: KIND_BLOCK,
     ai_rules.PATTERN: PATTERN_BLOCK,
@@ -240,8 +246,13 @@ def submit_edit(context: AppContext, ack: Ack, client: WebClient, body: dict[str
         client.views_update(view_id=view["id"], view=notice_modal(NOT_AN_ADMIN))
         return
     rule = Rule(draft.kind, draft.pattern, draft.tool, id=form.rule_id)
-    with Session(context.engine) as session:
-        counted = ai_marks.preview(session, rule)
+    try:
+        with Session(context.engine) as session:
+            counted = ai_marks.preview(session, rule)
+    except SQLAlchemyError:
+        log.exception("could not count the artifacts an AI-assisted rule matches")
+        client.views_update(view_id=view["id"], view=notice_modal(COUNT_FAILED))
+        return
     client.views_update(
         view_id=view["id"], view=confirm_modal(form, (counted.matches, counted.newly_marked))
     )
@@ -289,6 +300,9 @@ def submit_confirm(context: AppContext, ack: Ack, client: WebClient, body: dict[
                 )
     except ai_rules.RuleError as exc:  # changed by someone else since the check
         _note(client, user_id, f"The AI-assisted rule was not saved: {exc.message}")
+    except SQLAlchemyError:
+        log.exception("could not store an AI-assisted rule")
+        _note(client, user_id, f"The AI-assisted rule was not saved: {DATABASE_FAILED}")
     publish_home(context, client, user_id)
 
 
@@ -312,6 +326,9 @@ def submit_delete(context: AppContext, ack: Ack, client: WebClient, body: dict[s
             ai_rules.delete(session, rule_id, actor=user_id, now=context.clock())
     except ai_rules.RuleError as exc:
         _note(client, user_id, f"The AI-assisted rule was not deleted: {exc.message}")
+    except SQLAlchemyError:
+        log.exception("could not delete an AI-assisted rule")
+        _note(client, user_id, f"The AI-assisted rule was not deleted: {DATABASE_FAILED}")
     publish_home(context, client, user_id)
 
 
