@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true")
     sources.set_defaults(handler=cmd_sources)
 
+    rules = commands.add_parser(
+        "rules", help="the AI-assisted rules: kind, pattern, tool, on or off, artifacts marked"
+    )
+    rules.add_argument("--json", action="store_true")
+    rules.set_defaults(handler=cmd_rules)
+
     directory = commands.add_parser("directory", help="the people directory")
     directory_commands = directory.add_subparsers(
         dest="directory_command", required=True, parser_class=_Parser
@@ -527,6 +533,47 @@ def cmd_sources(args: argparse.Namespace) -> int:
         print(json.dumps([_source_json(o) for o in overview], indent=2))
     else:
         print(format_sources(overview))
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """The AI-assisted rules in the order they are tried (edited in the admin App Home)."""
+    from sqlmodel import Session
+
+    from bot.domain.ai_rules import PULL_REQUEST_KINDS, RULE_KIND_LABELS
+    from bot.store import ai_rules
+
+    with _context() as context, Session(context.engine) as session:
+        rules = ai_rules.list_rules(session)
+        marked = ai_rules.marked_counts(session)
+    rows = [
+        {
+            "id": rule.id,
+            "applies_to": "pull_requests"
+            if rule.kind in PULL_REQUEST_KINDS
+            else "dashboards_and_documents",
+            "kind": rule.kind.value,
+            "pattern": rule.pattern,
+            "tool": rule.tool,
+            "builtin": rule.builtin,
+            "enabled": rule.enabled,
+            "marks": marked.get(rule.id or 0, 0),
+        }
+        for rule in rules
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"{'id':>4}  {'on':<3}  {'origin':<8}  {'looks at':<33}  {'pattern':<30}  {'tool':<14}  marks"
+    )
+    for row, rule in zip(rows, rules, strict=True):
+        pattern = json.dumps(rule.pattern, ensure_ascii=False)  # quoted: spaces and controls show
+        print(
+            f"{rule.id or 0:>4}  {'on' if rule.enabled else 'off':<3}  "
+            f"{'built-in' if rule.builtin else 'custom':<8}  {RULE_KIND_LABELS[rule.kind]:<33}  "
+            f"{pattern:<30}  {rule.tool or '-':<14}  {row['marks']}"
+        )
     return 0
 
 

@@ -22,7 +22,7 @@ from bot.errors import ConfigError
 from bot.slack.blocks.admin_home import AdminState, AuditLine, SourceStatus
 from bot.slack.blocks.home import HomeState, home_view, my_settings_modal
 from bot.slack.people import is_admin, person_for_slack_user
-from bot.store import audit, digest_history, workspace
+from bot.store import ai_rules, audit, digest_history, workspace
 from bot.store.db import transaction
 from bot.store.models import AuditEntry, Person
 from bot.store.people import display_name, person_zone
@@ -178,6 +178,7 @@ def admin_state_for(context: AppContext, session: Session, week: Week) -> AdminS
         summarizer_digests=digests,
         sources=source_statuses(context, session),
         audit=recent_audit(session),
+        rules=tuple(ai_rules.list_rules(session)),
     )
 
 

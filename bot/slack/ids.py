@@ -58,3 +58,17 @@ TEAMS_MORE_USERGROUPS = "teams_more_usergroups"
 TEAMS_PICK_TEAM = "teams_pick_team"
 TEAMS_LEADS = "teams_leads"
 TEAMS_PAGE = "teams_page"
+
+# AI-assisted rules (App Home admin section). Per-rule ids end in ":<rule id>", page buttons in
+# ":<page>".
+AI_RULE_ADD = "admin_ai_rule_add"
+AI_RULES_ALL = "admin_ai_rules_all"
+AI_RULE_MENU = "admin_ai_rule_menu"
+AI_RULE_SWITCH = "admin_ai_rule_switch"
+AI_RULES_PAGE = "admin_ai_rules_page"
+AI_RULE_BACK = "admin_ai_rule_back"
+AI_RULES_VIEW = "admin_ai_rules_modal"
+AI_RULE_EDIT_VIEW = "admin_ai_rule_edit_modal"
+AI_RULE_CONFIRM_VIEW = "admin_ai_rule_confirm_modal"
+AI_RULE_DELETE_VIEW = "admin_ai_rule_delete_modal"
+AI_RULE_NOTICE_VIEW = "admin_ai_rule_notice_modal"

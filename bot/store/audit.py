@@ -21,6 +21,11 @@ SHARE_WITH_LEAD = "digest.share_with_lead"
 RETENTION_PURGE = "retention.purge"
 TEAM_REPORT_VIEW = "team_report.view"
 DIGEST_RESEND = "digest.resend"
+AI_RULE_ADD = "ai_rule.add"  # the admins' AI-assisted rules (bot.store.ai_rules)
+AI_RULE_CHANGE = "ai_rule.change"
+AI_RULE_SWITCH_ON = "ai_rule.switch_on"
+AI_RULE_SWITCH_OFF = "ai_rule.switch_off"
+AI_RULE_DELETE = "ai_rule.delete"
 ACTOR_LENGTH = 64  # audit_log.actor
 TARGET_LENGTH = 200  # audit_log.target
 

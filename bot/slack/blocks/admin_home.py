@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.ai_rules import Rule
 from bot.domain.units import display_count
 from bot.domain.workspace_settings import (
     BY_KEY,
@@ -27,6 +28,7 @@ from bot.domain.workspace_settings import (
     Setting,
 )
 from bot.slack import ids
+from bot.slack.blocks.ai_rules import home_blocks as ai_rules_blocks
 from bot.slack.blocks.digest import button
 from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
 
@@ -189,6 +191,7 @@ class AdminState:
     summarizer_digests: int = 0
     sources: tuple[SourceStatus, ...] = ()
     audit: tuple[AuditLine, ...] = field(default_factory=tuple)
+    rules: tuple[Rule, ...] = ()  # the AI-assisted rules, in the order they are tried
 
 
 # The admin section ------------------------------------------------------------------------
@@ -260,6 +263,11 @@ AUDIT_VERBS = {
     "team_report.view": "viewed the team report",
     "digest.share_with_lead": "shared a digest with their lead",
     "person.forget": "erased a person's data",
+    "ai_rule.add": "added the AI-assisted rule",
+    "ai_rule.change": "changed the AI-assisted rule",
+    "ai_rule.switch_on": "switched on the AI-assisted rule",
+    "ai_rule.switch_off": "switched off the AI-assisted rule",
+    "ai_rule.delete": "deleted the AI-assisted rule",
 }
 
 
@@ -274,7 +282,8 @@ def audit_text(line: AuditLine) -> str:
 
 
 def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
-    """The admin section of the App Home (at most 6 + ``MAX_SOURCES_SHOWN`` + 8 blocks)."""
+    """The admin section of the App Home (at most 6 + ``MAX_SOURCES_SHOWN`` + 8 blocks, and
+    the AI-assisted rules: ``bot.slack.blocks.ai_rules.home_blocks``)."""
     blocks: list[dict[str, Any]] = [
         {"type": "divider"},
         {"type": "header", "text": plain("Admin", 150)},
@@ -305,6 +314,7 @@ def admin_blocks(state: AdminState | None) -> list[dict[str, Any]]:
             "elements": [*settings_buttons(), button("Teams and leads", ids.ADMIN_TEAMS, "teams")],
         }
     )
+    blocks += ai_rules_blocks(state.rules)
     blocks.append({"type": "header", "text": plain("Data sources", 150)})
     if not state.sources:
         blocks.append(_section("No events received yet. See the README for the webhook URLs."))

@@ -6,7 +6,16 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.slack.listeners import actions, admin, commands, events, home_settings, teams_admin, views
+from bot.slack.listeners import (
+    actions,
+    admin,
+    ai_rules,
+    commands,
+    events,
+    home_settings,
+    teams_admin,
+    views,
+)
 
 
 def register(app: App, context: AppContext) -> None:
@@ -17,3 +26,4 @@ def register(app: App, context: AppContext) -> None:
     teams_admin.register(app, context)
     home_settings.register(app, context)
     admin.register(app, context)
+    ai_rules.register(app, context)
