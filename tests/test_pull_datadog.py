@@ -130,6 +130,8 @@ def test_a_dashboard_opened_by_three_colleagues_and_its_creator(
     ana = facts(capsys, "ana@example.com")["artifacts"]
     assert (ana["created"], ana["viewed_by_others"], ana["viewers"]) == (1, 1, 3)
     assert ana["by_kind"] == {"dashboard": {"created": 1, "viewed_by_others": 1, "used": 0}}
+    # tagged ai-generated: the built-in tag rule marks it AI-assisted
+    assert (ana["ai"]["created"], ana["ai"]["viewed_by_others"]) == (1, 1)
     # Ben opened it twice in the week: stored once; Ana's own view is stored, never counted
     with Session(engine) as session:
         viewers = session.exec(
@@ -161,6 +163,24 @@ def test_a_dashboard_opened_by_three_colleagues_and_its_creator(
             select(sa.func.count()).select_from(Event).where(col(Event.source) == "datadog")
         ).one()
     assert stored == 5  # one created, four (dashboard, viewer, week)
+
+
+def test_a_tagged_dashboard_is_ai_assisted_and_an_untagged_one_is_not(
+    env: pytest.MonkeyPatch, datadog: FakeDatadog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    untagged = json.loads(json.dumps(DASHBOARD_CREATED))
+    untagged["asset"].update(
+        id="jkl-mno-pqr", name="Weekly costs", new_value={"title": "Weekly costs", "tags": []}
+    )
+    datadog.events = [
+        *week_events(),
+        audit_event("e10", "2026-11-18T09:00:00.000Z", untagged),
+    ]
+    assert pull() == 0
+    ana = facts(capsys, "ana@example.com")["artifacts"]
+    assert (ana["created"], ana["viewed_by_others"]) == (2, 1)
+    assert ana["ai"]["created"] == 1  # only the dashboard tagged ai-generated
+    assert ana["ai"]["by_kind"] == {"dashboard": {"created": 1, "viewed_by_others": 1, "used": 0}}
 
 
 def test_a_view_only_by_its_creator_is_not_viewed_by_others(
@@ -282,6 +302,7 @@ def test_the_creator_s_dm_says_three_colleagues_opened_it(
         [dm] = slack.dms_to("U0ANA")
     assert_valid_message(dm.blocks, dm.text)
     assert "1 dashboard created, 1 viewed by others." in dm.text
+    assert "1 AI-assisted dashboard created, 1 opened by anyone else" in dm.text
     assert "opened by 3 colleagues" in dm.text
     blocks = json.dumps(dm.blocks, ensure_ascii=False)
     assert "1 of 1 · 3 people" in blocks

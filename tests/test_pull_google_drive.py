@@ -99,6 +99,7 @@ def test_a_document_nobody_else_opened(
     ana = facts(capsys, "ana@example.com")["artifacts"]
     assert (ana["created"], ana["viewed_by_others"], ana["viewers"]) == (1, 0, 0)
     assert ana["by_kind"] == {"doc": {"created": 1, "viewed_by_others": 0, "used": 0}}
+    assert ana["ai"]["created"] == 0  # nothing marks it: no tag, no rule on its title
     # the token: one JWT grant signed by the service account, for the administrator
     [claims] = google.assertions
     assert claims["iss"] == ROBOT and claims["sub"] == ADMIN
