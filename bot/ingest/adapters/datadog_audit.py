@@ -131,14 +131,14 @@ def parse_event(item: Any) -> Iterator[NormalizedEvent]:
     action = str(field(inner, "action") or "")
     if name == "Dashboard" and field(inner, "asset.type") == "dashboard":
         if action == "created":
-            yield _created(item, outer, inner)
+            yield _created(outer, inner)
         elif action == "accessed":
             dashboard_id = required_text(field(inner, "asset.id"), "asset.id")
-            yield from _viewed(item, outer, inner, dashboard_id)
+            yield from _viewed(outer, inner, dashboard_id)
     elif name == "Request":
         requested = _requested_dashboard(inner)
         if requested is not None:
-            yield from _viewed(item, outer, inner, requested)
+            yield from _viewed(outer, inner, requested)
 
 
 def _user(inner: dict[str, Any]) -> Actor | None:
@@ -152,7 +152,7 @@ def _timestamp(outer: dict[str, Any]) -> datetime:
     return rfc3339(outer.get("timestamp"), "attributes.timestamp")
 
 
-def _created(item: dict[str, Any], outer: dict[str, Any], inner: dict[str, Any]) -> NormalizedEvent:
+def _created(outer: dict[str, Any], inner: dict[str, Any]) -> NormalizedEvent:
     dashboard_id = required_text(field(inner, "asset.id"), "asset.id")
     creator = _user(inner)
     if creator is None:
@@ -207,7 +207,7 @@ def _requested_dashboard(inner: dict[str, Any]) -> str | None:
 
 
 def _viewed(
-    item: dict[str, Any], outer: dict[str, Any], inner: dict[str, Any], dashboard_id: str
+    outer: dict[str, Any], inner: dict[str, Any], dashboard_id: str
 ) -> Iterator[NormalizedEvent]:
     viewer = _user(inner)
     if viewer is None:
