@@ -609,6 +609,7 @@ def _source_json(o: SourceOverview) -> dict[str, object]:
         "last_error": state.last_error if state else None,
         "consecutive_failures": state.consecutive_failures if state else 0,
         "rows_pulled": state.rows_pulled if state else 0,
+        "viewers": o.viewers,
         "last_event_at": _iso(h.last_event_at) if h else None,
         "last_received_at": _iso(h.last_received_at) if h else None,
         "events": h.events if h else 0,
@@ -640,6 +641,8 @@ def format_sources(overview: Sequence[SourceOverview]) -> str:
             lines.append(f"{o.source} (pull)  not configured")
             continue
         lines.append(f"{o.source} ({o.kind})" + ("" if o.configured else "  not configured"))
+        if o.viewers is not None:
+            lines.append(f"  viewers        {o.viewers}")
         if o.kind == "pull":
             lines += [
                 f"  last success   {_when(state.last_success_at if state else None)}",

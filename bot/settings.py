@@ -32,6 +32,9 @@ DEFAULT_OPENAI_ADMIN_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 DEFAULT_CURSOR_API_URL = "https://api.cursor.com"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_DATADOG_API_URL = "https://api.datadoghq.com"
+DEFAULT_GOOGLE_ADMIN_API_URL = "https://admin.googleapis.com"
+DEFAULT_GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 DEFAULT_PULL_TRAILING_DAYS = 7  # vendors restate recent days: each pull re-fetches this many
 DEFAULT_PULL_BACKFILL_DAYS = 30  # a source's first pull reaches this far back
 
@@ -94,6 +97,13 @@ class Settings(BaseSettings):
     github_api_url: str = DEFAULT_GITHUB_API_URL
     litellm_base_url: str | None = None
     litellm_api_key: str | None = None
+    datadog_api_key: str | None = None
+    datadog_app_key: str | None = None
+    datadog_api_url: str = DEFAULT_DATADOG_API_URL
+    google_service_account_file: str | None = None
+    google_admin_email: str | None = None
+    google_admin_api_url: str = DEFAULT_GOOGLE_ADMIN_API_URL
+    google_token_url: str = DEFAULT_GOOGLE_TOKEN_URL
     pull_trailing_days: int = Field(default=DEFAULT_PULL_TRAILING_DAYS, ge=0, le=90)
     pull_trailing_days_by_source: str | None = None  # "claude-code=3,openai=2"
     pull_backfill_days: int = Field(default=DEFAULT_PULL_BACKFILL_DAYS, ge=1, le=366)
@@ -115,6 +125,10 @@ class Settings(BaseSettings):
         "github_enterprise",
         "litellm_base_url",
         "litellm_api_key",
+        "datadog_api_key",
+        "datadog_app_key",
+        "google_service_account_file",
+        "google_admin_email",
         "pull_trailing_days_by_source",
         mode="before",
     )
@@ -139,6 +153,8 @@ class Settings(BaseSettings):
         "cursor_admin_key",
         "github_token",
         "litellm_api_key",
+        "datadog_api_key",
+        "datadog_app_key",
     )
     @classmethod
     def _no_placeholders(cls, value: str | None) -> str | None:
@@ -211,12 +227,22 @@ class Settings(BaseSettings):
         "cursor_api_url",
         "github_api_url",
         "litellm_base_url",
+        "datadog_api_url",
+        "google_admin_api_url",
+        "google_token_url",
     )
     @classmethod
     def _base_url_shape(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return None if value is None else value.rstrip("/")
+
+    @field_validator("google_admin_email")
+    @classmethod
+    def _admin_email_shape(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or value.strip() != value):
+            raise ValueError("must be the email address of a Google Workspace administrator")
+        return value
 
     @field_validator("pull_trailing_days_by_source")
     @classmethod

@@ -48,6 +48,9 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("WEBHOOK_MAX_BODY_BYTES", "-1", "WEBHOOK_MAX_BODY_BYTES"),
         ("DIGEST_DELIVERY", "email", "DIGEST_DELIVERY"),
         ("PORT", "99999", "PORT"),
+        ("GOOGLE_ADMIN_EMAIL", "admin", "GOOGLE_ADMIN_EMAIL: must be the email address"),
+        ("DATADOG_API_URL", "api.datadoghq.eu", "DATADOG_API_URL: must be an http"),
+        ("GOOGLE_TOKEN_URL", "oauth2.googleapis.com/token", "GOOGLE_TOKEN_URL: must be an http"),
     ],
 )
 def test_invalid_values_name_the_variable(

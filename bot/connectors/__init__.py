@@ -7,7 +7,8 @@
 - ``runner``: one run of one source: plan, fetch, store through the ingest pipeline, record the
   outcome in ``source_state``;
 - one module per vendor: ``openai``, ``anthropic`` (also Claude Code), ``copilot``, ``cursor``,
-  ``litellm``.
+  ``litellm``, ``datadog`` (Audit Trail), ``google_drive`` (Drive audit);
+- ``weekly_views``: views keyed once per viewer and week of ``ORG_TIMEZONE``.
 
 Every request goes through ``bot.outbound``; pages go to the adapters of DESIGN §3.5 and are not
 kept beyond what the adapters store.
@@ -19,6 +20,8 @@ from bot.connectors.anthropic import AnthropicConnector, ClaudeCodeConnector
 from bot.connectors.base import Connector
 from bot.connectors.copilot import CopilotConnector
 from bot.connectors.cursor import CursorConnector
+from bot.connectors.datadog import DatadogConnector
+from bot.connectors.google_drive import GoogleDriveConnector
 from bot.connectors.litellm import LiteLLMConnector
 from bot.connectors.openai import OpenAIConnector
 
@@ -29,6 +32,8 @@ CONNECTORS: tuple[Connector, ...] = (
     CopilotConnector(),
     CursorConnector(),
     LiteLLMConnector(),
+    DatadogConnector(),
+    GoogleDriveConnector(),
 )
 
 

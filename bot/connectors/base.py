@@ -92,6 +92,10 @@ class Connector(ABC):
     def configured(self, settings: Settings) -> bool:
         """Whether its credential (and whatever else it needs) is set."""
 
+    def viewers(self, settings: Settings) -> str | None:
+        """Where an artifact source learns who viewed what (``ai-roi sources``), if it is one."""
+        return None
+
     @abstractmethod
     def outbound(self, settings: Settings) -> Outbound:
         """The vendor's ``Outbound``: authenticated client, gate, request budget."""

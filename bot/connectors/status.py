@@ -36,6 +36,7 @@ class SourceOverview:
     health: SourceHealth | None
     lag: timedelta | None  # now − watermark (pull) or now − last event (push)
     reconciliation: Reconciliation | None
+    viewers: str | None = None  # where an artifact source learns who viewed what
 
 
 def source_overview(session: Session, settings: Settings, *, now: datetime) -> list[SourceOverview]:
@@ -63,6 +64,9 @@ def source_overview(session: Session, settings: Settings, *, now: datetime) -> l
                 reconciliation=_reconcile(
                     session, name, state, bool(connector and connector.estimates_cost)
                 ),
+                viewers=connector.viewers(settings)
+                if connector is not None and (connector.configured(settings) or seen)
+                else None,
             )
         )
     return overview

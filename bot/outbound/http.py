@@ -17,7 +17,7 @@ No message ever holds a credential: requests are described by method, host and p
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,25 +77,30 @@ class Outbound:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         safe_to_repeat: bool | None = None,
+        answer_as_is: Collection[int] = (),
     ) -> httpx.Response:
         """The answer to ``method url`` once it is a 2xx (or 3xx), or the typed error above.
-        ``safe_to_repeat`` defaults to true for GET and HEAD; read-only POST queries pass it."""
+        ``safe_to_repeat`` defaults to true for GET and HEAD; read-only POST queries pass it.
+        Statuses in ``answer_as_is`` are returned, not raised, for a caller that reads the
+        refusal itself (an OAuth token endpoint's ``{"error": "invalid_grant"}``)."""
         repeatable = method.upper() in {"GET", "HEAD"} if safe_to_repeat is None else safe_to_repeat
 
         def attempt() -> httpx.Response:
             self._spend()
             try:
                 response = self.client.request(
-                    method, url, params=params, json=json, headers=headers
+                    method, url, params=params, json=json, content=content, headers=headers
                 )
             except httpx.TransportError as exc:
                 what = f"{self.name}: {method} {_where(self.client, url)} failed ({type(exc).__name__})"
                 if repeatable:
                     raise UnavailableError(what) from None
                 raise OutboundError(what) from None
-            self._check(method, url, response)
+            if response.status_code not in answer_as_is:
+                self._check(method, url, response)
             return response
 
         return call_with_retries(

@@ -61,7 +61,11 @@ VALID_BODIES: dict[str, list[tuple[str, str]]] = {
         ((FIXTURES / "cursor-filtered-usage-events.json").read_text(), JSON),
     ],
     "copilot": [((FIXTURES / "copilot-users-1-day.ndjson").read_text(), NDJSON)],
-    "datadog": [((FIXTURES / "datadog-dashboards-usage.json").read_text(), JSON)],
+    "datadog": [
+        ((FIXTURES / "datadog-dashboards-usage.json").read_text(), JSON),
+        ((FIXTURES / "datadog-audit-events-search.json").read_text(), JSON),
+    ],
+    "google-drive": [((FIXTURES / "google-drive-activities.json").read_text(), JSON)],
 }
 
 
@@ -269,6 +273,10 @@ DATED_BODIES = {
     "anthropic": {"data": [{"starting_at": OUT_OF_RANGE, "results": [{"output_tokens": 1}]}]},
     "claude-code": {"date": OUT_OF_RANGE, "actor": {"email_address": "a@example.com"}},
     "datadog": {"data": {"id": "d", "attributes": {"created_at": OUT_OF_RANGE}}},
+    "google-drive": {
+        "kind": "admin#reports#activities",
+        "items": [{"id": {"time": OUT_OF_RANGE, "applicationName": "drive"}, "events": []}],
+    },
 }
 
 

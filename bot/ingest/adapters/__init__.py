@@ -17,7 +17,9 @@ from bot.ingest.adapters import (
     copilot,
     cursor,
     datadog,
+    datadog_audit,
     generic,
+    google_drive,
     litellm,
     litellm_daily,
     openai_usage,
@@ -37,7 +39,8 @@ ADAPTERS: dict[str, Adapter] = {
     claude_code.SOURCE: claude_code.parse,
     cursor.SOURCE: cursor.parse,
     copilot.SOURCE: copilot.parse,
-    datadog.SOURCE: datadog.parse,
+    datadog.SOURCE: datadog_audit.parse_either,  # Audit Trail events or dashboard usage
+    google_drive.SOURCE: google_drive.parse,
 }
 
 # Every source but OTel, whose spans are read together (a usage span's ancestors are skipped).
@@ -49,7 +52,8 @@ RECORD_READERS: dict[str, RecordReader] = {
     claude_code.SOURCE: claude_code.records,
     cursor.SOURCE: cursor.records,
     copilot.SOURCE: copilot.records,
-    datadog.SOURCE: datadog.records,
+    datadog.SOURCE: datadog_audit.records_either,
+    google_drive.SOURCE: google_drive.records,
 }
 
 
