@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from bot.domain.ai_history import AiWeek
 from bot.domain.units import format_usd
 
 BASELINE_WEEKS = 4
@@ -55,6 +56,9 @@ class Facts:
     nudges: tuple[dict[str, Any], ...] = field(default=())
     by_model: tuple[ToolUsage, ...] = field(default=())
     unopened_recent: int = 0  # artifacts of the last 4 weeks nobody else has opened by week end
+    # AI-assisted artifacts of the last 8 weeks, this one last, for the chart; empty when there
+    # were none (``bot.domain.ai_history``). Not a reflection's input: ``to_json`` leaves it out.
+    ai_history: tuple[AiWeek, ...] = field(default=())
 
     @property
     def artifacts_created(self) -> int:
