@@ -44,7 +44,8 @@ def facts_for_many(
     batch_size: int = BATCH_SIZE,
 ) -> dict[int, Facts]:
     """``facts_for`` of every person in ``people``, keyed by person id: the same facts, from
-    five grouped queries (plus one for last week's deliveries) per ``batch_size`` people."""
+    five grouped queries (plus one for last week's deliveries and one for the 8-week AI chart)
+    per ``batch_size`` people."""
     start, end = week.bounds(tz)
     baseline_ranges = [w.bounds(tz) for w in previous_weeks(week, BASELINE_WEEKS)]
     recent_start = week.shift(-(BASELINE_WEEKS - 1)).bounds(tz)[0]

@@ -78,9 +78,7 @@ def render_chart(history: Sequence[AiWeek]) -> bytes:
                 draw.rectangle([left, y_of(value), left + bar, plot_bottom], fill=colour)
             text = str(value)
             width = draw.textlength(text, font=small_font)
-            draw.text(
-                (left + (bar - width) / 2, y_of(value) - 16), text, font=small_font, fill=INK
-            )
+            draw.text((left + (bar - width) / 2, y_of(value) - 16), text, font=small_font, fill=INK)
         label = week.week.split("-", 1)[-1]
         width = draw.textlength(label, font=label_font)
         draw.text(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -58,10 +58,10 @@ def _statement(
     ranges: list[tuple[datetime, datetime]],
     first: datetime,
     last: datetime,
-) -> sa.CompoundSelect:
+) -> sa.CompoundSelect[Any]:
     created = aliased(Event)
 
-    def week_of(column: sa.ColumnElement[datetime]) -> sa.Case[int]:
+    def week_of(column: Any) -> sa.Case[int]:
         return sa.case(
             *[
                 (sa.and_(column >= start, column < end), index)
@@ -103,14 +103,15 @@ def _statement(
         .correlate(created)
     )
     artifact = col(created.artifact_id)
+    columns: list[Any] = [  # an aliased model column is typed apart from the others
+        col(created.person_id),
+        bucket,
+        sa.func.count(sa.distinct(artifact)),
+        sa.func.count(sa.distinct(sa.case((opened_by_other, artifact)))),
+        sa.func.count(sa.distinct(sa.case((was_used, artifact)))),
+    ]
     stored = (
-        sa.select(
-            col(created.person_id).label("person_id"),
-            bucket.label("week_index"),
-            sa.func.count(sa.distinct(artifact)).label("created"),
-            sa.func.count(sa.distinct(sa.case((opened_by_other, artifact)))).label("viewed"),
-            sa.func.count(sa.distinct(sa.case((was_used, artifact)))).label("used"),
-        )
+        sa.select(*columns)
         .join(Artifact, col(Artifact.id) == artifact)
         .where(
             col(created.person_id).in_(person_ids),

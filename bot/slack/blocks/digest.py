@@ -123,9 +123,7 @@ def image_block(file_id: str, alt_text: str, block_id: str = CHART_BLOCK_ID) -> 
     }
 
 
-def with_chart(
-    blocks: list[dict[str, Any]], file_id: str, alt_text: str
-) -> list[dict[str, Any]]:
+def with_chart(blocks: list[dict[str, Any]], file_id: str, alt_text: str) -> list[dict[str, Any]]:
     """``blocks`` with the chart's text block replaced by the uploaded image."""
     return [
         image_block(file_id, alt_text) if block.get("block_id") == CHART_BLOCK_ID else block
