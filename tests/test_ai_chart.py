@@ -35,6 +35,7 @@ from bot.ingest.pipeline import ingest_body
 from bot.outbound.gate import RateGate
 from bot.slack.blocks.digest import CHART_BLOCK_ID
 from bot.slack.chart import HEIGHT, WIDTH, filename, render_chart
+from bot.slack.chart_upload import ChartUploader
 from bot.slack.digest_delivery import run_digest
 from bot.slack.dm import slack_deliverer
 from bot.slack.web_api import COMPLETE_UPLOAD, GET_UPLOAD_URL, UploadGates
@@ -43,6 +44,7 @@ from bot.store.db import transaction
 from bot.store.directory import apply_directory
 from bot.store.models import Artifact, Delivery, Person, WeeklyTotal
 from fakes.blockkit import assert_valid_message, assert_valid_view, check_message, check_view
+from fakes.reference_facts import reference_facts
 from fakes.slack_api import FakeSlack
 from fakes.slack_requests import app_home_opened
 from tests.conftest import FROZEN_NOW, make_settings
@@ -244,6 +246,8 @@ def test_purged_weeks_count_from_the_weekly_totals(org: Engine) -> None:
     by_week = {w.week: (w.created, w.viewed_by_others, w.used) for w in found[ana_id]}
     assert by_week["2026-W42"] == (4, 3, 1)
     assert by_week["2026-W47"] == (2, 1, 1)
+    with Session(org) as session:
+        assert reference_facts(session, who["ana"], W47, UTC_ZONE).ai_history == found[ana_id]
 
 
 def test_the_facts_carry_the_series_for_a_whole_batch(org: Engine) -> None:
@@ -256,6 +260,8 @@ def test_the_facts_carry_the_series_for_a_whole_batch(org: Engine) -> None:
             for p in everyone
         }
     assert {pid: f.ai_history for pid, f in batched.items()} == alone
+    with Session(org) as session:  # one plain query per number, person by person
+        assert {p.id: reference_facts(session, p, W47, UTC_ZONE) for p in everyone} == batched
     assert batched[who["ana"].id or 0].ai_history[-1] == AiWeek("2026-W47", 2, 1, 1)
     assert batched[who["cem"].id or 0].ai_history == ()
     assert "ai_history" not in json.dumps(batched[who["ana"].id or 0].to_json())
@@ -394,6 +400,54 @@ def test_a_failed_upload_still_sends_the_dm_once_with_the_text(
         assert_text_instead_of_chart(slack, "UBEN")
         assert len(slack.calls_to(GET_UPLOAD_URL)) == 1
         assert slack.violations == []
+
+
+def test_dms_faster_than_the_upload_tier_never_wait_for_it(
+    org: Engine, context: AppContext, slack: FakeSlack
+) -> None:
+    clock = [1000.0]
+    slow = RateGate(min_interval=600.0, clock=lambda: clock[0], sleep=lambda _: None)
+    gates = UploadGates(slow, RateGate(min_interval=0))
+    outcomes = deliver(context, slack, gates, "ana", "ben")
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    [ana] = slack.dms_to("UANA")
+    assert only_block(ana.blocks, CHART_BLOCK_ID)["type"] == "image"
+    assert_text_instead_of_chart(slack, "UBEN")  # the next upload was not due yet: text at once
+    assert len(slack.calls_to(GET_UPLOAD_URL)) == 1
+    clock[0] += 600.0
+    assert slow.try_pass()  # the pace allows the next one again
+
+
+def test_try_pass_never_waits() -> None:
+    now = [0.0]
+    slept: list[float] = []
+    gate = RateGate(min_interval=2.0, clock=lambda: now[0], sleep=slept.append)
+    assert gate.try_pass()
+    assert not gate.try_pass()  # within the interval
+    assert gate.try_pass(paced=False)  # an unpaced request only minds a Retry-After
+    now[0] = 2.0
+    assert gate.try_pass()
+    gate.retry_after(5)
+    now[0] = 6.9
+    assert not gate.try_pass() and not gate.try_pass(paced=False)
+    now[0] = 7.0
+    assert gate.try_pass()
+    assert slept == []
+
+
+def test_an_image_slack_refuses_is_replaced_by_the_text_in_one_dm(
+    org: Engine,
+    context: AppContext,
+    slack: FakeSlack,
+    gates: UploadGates,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ChartUploader, "upload", lambda self, history: "F0GONE0001")
+    assert [o.status for o in deliver(context, slack, gates, "ana")] == ["sent"]
+    refused, accepted = slack.calls_to("chat.postMessage")
+    assert refused.error == "invalid_blocks" and accepted.ok
+    assert_text_instead_of_chart(slack, "UANA")
+    assert delivery_of(org, people(org)["ana"]).chart_file_id is None
 
 
 def test_an_upload_url_refusing_the_bytes_still_sends_the_dm(

@@ -1,9 +1,12 @@
 """Draw a person's 8-week chart and upload it to Slack, or say why not, without ever holding up
 their digest: a chart that cannot be uploaded now is left out and the DM carries its text line.
 
-Uploads have their own rate tier (Tier 4 per method, ``bot.slack.web_api.UploadGates``), apart
-from ``chat.postMessage``: a ``Retry-After`` on them never slows a DM, and while one is in force
-no chart is attempted (the DM goes out at once with the text). Each step is tried once.
+Uploads have their own rate tier (Tier 4, 100 a minute per method, ``web_api.UploadGates``),
+apart from ``chat.postMessage``, and a DM never waits for them: a chart is uploaded only when the
+upload gate lets it through at once (``RateGate.try_pass``: no ``Retry-After`` in force and the
+method's pace allows it now). At the default pace of DMs (60 a minute) every chart fits; a run
+sending faster shows the chart in as many DMs as the upload tier allows, and the text in the
+others, instead of slowing every DM to the upload rate. Each step is tried once.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class ChartUploader:
         if waiting > 0:
             log.info("chart left out: file uploads are rate limited for %.1f s more", waiting)
             return None
+        if not self.gates.get_url.try_pass():
+            log.debug("chart left out: the upload rate is spent for this moment")
+            return None
         try:
             with http_client(self.client.base_url, timeout=UPLOAD_TIMEOUT) as uploads:
                 file_id = web_api.upload_file(
@@ -57,6 +63,7 @@ class ChartUploader:
                     title=chart_title(history),
                     alt_text=alt_text(history),
                     gates=self.gates,
+                    url_turn_taken=True,
                 )
         except OutboundError as exc:
             log.warning("chart left out: upload failed (%s)", exc.code or type(exc).__name__)

@@ -168,6 +168,7 @@ def _flat_headers(headers: object) -> dict[str, str]:
 GET_UPLOAD_URL = "files.getUploadURLExternal"
 COMPLETE_UPLOAD = "files.completeUploadExternal"
 TIER_4_INTERVAL = 60.0 / 100  # seconds between calls: Tier 4, "100+ per minute", per method
+ALT_TXT_MAX = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond this
 
 
 def method_gate(method: str, *, min_interval: float = TIER_4_INTERVAL) -> RateGate:
@@ -199,19 +200,24 @@ def upload_file(
     title: str,
     alt_text: str | None = None,
     gates: UploadGates,
+    url_turn_taken: bool = False,
 ) -> str:
     """Upload ``content`` with Slack's external upload flow and return the file's id:
     ``files.getUploadURLExternal`` (name, length) → POST the bytes to the ``upload_url`` →
     ``files.completeUploadExternal`` with no channel, so the file stays private to the app (an
     image block can show it). Each step is tried once; a rate limit holds that method's gate for
     its ``Retry-After`` and is raised, like any other failure (the caller decides what to send
-    instead)."""
+    instead). ``url_turn_taken``: the caller already took the first method's paced turn
+    (``RateGate.try_pass``), so it is not paced again."""
     ticket = _once(
         GET_UPLOAD_URL,
         lambda: client.files_getUploadURLExternal(
-            filename=filename, length=len(content), **({"alt_txt": alt_text} if alt_text else {})
+            filename=filename,
+            length=len(content),
+            **({"alt_txt": alt_text[:ALT_TXT_MAX]} if alt_text else {}),
         ),
         gates.get_url,
+        paced=not url_turn_taken,
     )
     upload_url, file_id = ticket.get("upload_url"), ticket.get("file_id")
     if not isinstance(upload_url, str) or not isinstance(file_id, str):
@@ -238,9 +244,11 @@ def upload_file(
     return file_id
 
 
-def _once(method: str, request: Callable[[], SlackResponse], gate: RateGate) -> SlackResponse:
+def _once(
+    method: str, request: Callable[[], SlackResponse], gate: RateGate, *, paced: bool = True
+) -> SlackResponse:
     try:
-        return call(method, request, gate=gate, paced=True, repeatable=False, max_attempts=1)
+        return call(method, request, gate=gate, paced=paced, repeatable=False, max_attempts=1)
     except RateLimitedError as exc:
         gate.retry_after(exc.retry_after)  # no retry here, so hold the gate ourselves
         raise

@@ -100,7 +100,9 @@ class DigestBlocks(list[dict[str, Any]]):
     show an image uploads the chart and swaps that block for the image (``with_chart``). Anyone
     else sends the blocks as they are, so the text stands in for the chart."""
 
-    def __init__(self, blocks: Iterable[dict[str, Any]], ai_history: tuple[AiWeek, ...]) -> None:
+    def __init__(
+        self, blocks: Iterable[dict[str, Any]] = (), ai_history: tuple[AiWeek, ...] = ()
+    ) -> None:
         super().__init__(blocks)
         self.ai_history = ai_history
 
