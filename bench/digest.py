@@ -12,6 +12,9 @@
    the fake Slack Web API on loopback, which allows ``--rate`` chat.postMessage a minute (a
    sliding minute; beyond it, 429 with Retry-After); the app is paced with
    ``SLACK_MESSAGES_PER_MINUTE=--rate``. Wall time against N/R, duplicates, 429s, violations.
+   ``--ai-share`` of the artifacts are AI-assisted, so people have an 8-week chart: the DMs that
+   showed it as an image, and those that carried its text line because the upload tier (100 a
+   minute per method, its own gate) had no room at that moment: DMs never wait for uploads.
 
 Targets (issue 4): build ≤ 60 s and ≤ 500 MB; sending ≥ 90 % of the allowed rate, no duplicates.
 Default database: a temporary SQLite file; ``--database-url postgresql+psycopg://…`` (an empty
@@ -50,6 +53,7 @@ from bot.settings import load_settings
 from bot.slack.blocks.digest import digest_message
 from bot.slack.digest_delivery import run_digest
 from bot.slack.dm import UserDirectory, slack_deliverer
+from bot.slack.web_api import COMPLETE_UPLOAD, GET_UPLOAD_URL
 from bot.store.db import create_engine, upgrade
 from bot.store.models import Artifact, Event, Person
 from fakes.reference_facts import reference_facts
@@ -161,9 +165,12 @@ def slack_id_of(n: int) -> str:
     return f"U{n:09d}"
 
 
-def populate(engine: Engine, people: int, weeks: int, events: int, seed: int) -> Counts:
+def populate(
+    engine: Engine, people: int, weeks: int, events: int, seed: int, ai_share: float = 0.0
+) -> Counts:
     """Write the synthetic organisation with executemany (set-up only, not the ingest path)."""
     rng = random.Random(seed)
+    ai_rng = random.Random(seed + 1)  # apart, so the rest of the data is the same for any share
     first_week = WEEK.shift(-(weeks - 1))
     week_bounds = [first_week.shift(w).bounds(TZ) for w in range(weeks)]
     per_person_week = events / (people * weeks)
@@ -211,6 +218,7 @@ def populate(engine: Engine, people: int, weeks: int, events: int, seed: int) ->
                         "kind_label": None,
                         "title": f"{kind} {artifact_id}",
                         "created_at": at,
+                        "ai_assisted": ai_rng.random() < ai_share,
                     }
                 )
                 artifacts_by_week[w].append((artifact_id, n + 1, at))
@@ -404,6 +412,10 @@ class SendResult:
     rate_limited: int
     violations: int
     first_to_last: float
+    charted: int = 0  # recipients with an AI-assisted artifact in the chart's eight weeks
+    images: int = 0  # DMs that showed the chart as an image
+    uploads: int = 0  # files completed
+    upload_429s: int = 0
 
 
 def send_all(
@@ -436,6 +448,13 @@ def send_all(
             facts=facts,
         )
         seconds = time.perf_counter() - start
+        charted = sum(1 for p in people if p.id is not None and facts[p.id].ai_history)
+        images = sum(
+            1
+            for m in slack.messages
+            if m.method == "chat.postMessage" and any(b["type"] == "image" for b in m.blocks or [])
+        )
+        upload_calls = slack.calls_to(GET_UPLOAD_URL) + slack.calls_to(COMPLETE_UPLOAD)
         posts = slack.calls_to("chat.postMessage")
         accepted = [m for m in slack.messages if m.method == "chat.postMessage"]
         per_user = Counter(m.user for m in accepted)
@@ -452,6 +471,10 @@ def send_all(
             rate_limited=sum(1 for c in posts if c.status == 429),
             violations=len(slack.violations),
             first_to_last=(ok_times[-1] - ok_times[0]) if len(ok_times) > 1 else 0.0,
+            charted=charted,
+            images=images,
+            uploads=len(slack.files),
+            upload_429s=sum(1 for c in upload_calls if c.status == 429),
         )
 
 
@@ -474,6 +497,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--seed", type=int, default=47)
+    parser.add_argument(
+        "--ai-share", type=float, default=0.3, help="share of artifacts marked AI-assisted"
+    )
     args = parser.parse_args(argv)
     if args.people < 1 or args.weeks < 1 or args.events < 1 or args.rate < 1:
         parser.error("--people, --weeks, --events and --rate must be positive")
@@ -507,7 +533,9 @@ def run(args: argparse.Namespace, engine: Engine, url: str) -> int:
 
     print("set-up (executemany straight into the tables; not timed as part of the build)")
     with timed("write") as setup:
-        counts = populate(engine, args.people, args.weeks, args.events, args.seed)
+        counts = populate(
+            engine, args.people, args.weeks, args.events, args.seed, ai_share=args.ai_share
+        )
     assert counts.by_type is not None
     kinds = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.by_type.items()))
     print(
@@ -571,6 +599,11 @@ def run(args: argparse.Namespace, engine: Engine, url: str) -> int:
         f"  outcomes {dict(result.outcomes)}; posts {result.posts:,}, accepted {result.accepted:,},"
         f" duplicates {result.duplicates}, 429s {result.rate_limited},"
         f" requests during a Retry-After {result.violations}"
+    )
+    print(
+        f"  charts: {result.charted:,} recipients had AI-assisted artifacts; {result.images:,} DMs"
+        f" showed the chart, {result.charted - result.images:,} its text line instead;"
+        f" {result.uploads:,} files uploaded, {result.upload_429s} 429s on the upload methods"
     )
     print(f"  delivery rows sent: {_sent_rows(engine):,}")
     ok = (

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.digest.weekly_facts import warned_rules
+from bot.domain.ai_history import AiWeek, chart_weeks, has_ai_artifacts
 from bot.domain.facts import BASELINE_WEEKS, Facts, KindCounts, ToolUsage, UsageTotals, build_facts
 from bot.domain.nudges import evaluate
 from bot.domain.weeks import Week, previous_weeks
@@ -224,6 +225,52 @@ def distinct_viewers(session: Session, person_id: int, start: datetime, end: dat
     return int(count or 0)
 
 
+def ai_week(session: Session, person_id: int, week: Week, tz: tzinfo) -> AiWeek:
+    """One week of the person's AI-assisted artifacts: created in it, and of those, opened by
+    someone else and used before it ended; plus what a purge kept in ``weekly_totals``."""
+    start, end = week.bounds(tz)
+    created = aliased(Event)
+    viewed = aliased(Event)
+    used = aliased(Event)
+    mine = sa.and_(
+        created.person_id == person_id,
+        created.type == CREATED,
+        created.occurred_at >= start,
+        created.occurred_at < end,
+        col(Artifact.ai_assisted).is_(True),
+    )
+    counts = []
+    for condition in (
+        sa.true(),
+        sa.exists().where(
+            viewed.artifact_id == created.artifact_id,
+            viewed.type == VIEWED,
+            viewed.occurred_at < end,
+            _someone_else(viewed, created),
+        ),
+        sa.exists().where(
+            used.artifact_id == created.artifact_id, used.type == USED, used.occurred_at < end
+        ),
+    ):
+        counts.append(
+            int(
+                session.exec(
+                    select(sa.func.count(sa.distinct(created.artifact_id)))
+                    .join(Artifact, col(Artifact.id) == created.artifact_id)
+                    .where(mine, condition)
+                ).one()
+            )
+        )
+    total = session.exec(
+        select(WeeklyTotal).where(WeeklyTotal.person_id == person_id, WeeklyTotal.week == str(week))
+    ).first()
+    if total is not None:
+        counts[0] += total.ai_artifacts_created
+        counts[1] += total.ai_artifacts_viewed_by_others
+        counts[2] += total.ai_artifacts_used
+    return AiWeek(str(week), *counts)
+
+
 def reference_facts(session: Session, person: Person, week: Week, tz: tzinfo) -> Facts:
     """The facts of ``person`` in ``week``, one query per number."""
     assert person.id is not None
@@ -244,4 +291,9 @@ def reference_facts(session: Session, person: Person, week: Week, tz: tzinfo) ->
     )
     last = get_delivery(session, person.id, str(week.shift(-1)))
     previous = warned_rules(last.facts_json) if last and last.facts_json else frozenset()
-    return replace(facts, nudges=tuple(evaluate(facts, thresholds(session), previous)))
+    history = tuple(ai_week(session, person.id, w, tz) for w in chart_weeks(week))
+    return replace(
+        facts,
+        nudges=tuple(evaluate(facts, thresholds(session), previous)),
+        ai_history=history if has_ai_artifacts(history) else (),
+    )

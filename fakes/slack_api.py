@@ -34,7 +34,11 @@ codes, rate-limit tiers; Block Kit schema and limits via ``fakes.blockkit``):
   deactivated accounts), usergroups, team.info.
 - views.publish / open / update / push with hashes, ``trigger_id``s that expire after 3 s and work
   once (``slack.new_trigger_id()``), the file-upload flow (getUploadURLExternal → the upload URL,
-  served here → completeUploadExternal, whose ``channel_id`` must be a ``C/G/D/Z`` id as in Slack),
+  served here, which takes exactly the announced ``length`` bytes, once, before it expires after
+  ``upload_url_ttl`` seconds → completeUploadExternal, which answers ``file_not_found`` for a file
+  never uploaded or already completed, returns the file objects, and wants a ``C/G/D/Z`` id as
+  ``channel_id`` as in Slack; without a channel the file stays private to the app), image blocks
+  whose ``slack_file`` must be a completed image file (``invalid_blocks`` otherwise),
   and ``response_url``s (``slack.new_response_url()``; five uses, 30 minutes).
 - rate limits per method by tier (Tier 2 = 20/min, 3 = 50, 4 = 100; chat.postMessage 60/min per
   channel), a sliding minute; a 429 carries ``Retry-After`` and holds that method until then.
@@ -102,6 +106,7 @@ TIER_PER_MINUTE = {"1": 1, "2": 20, "3": 50, "4": 100}
 POST_MESSAGE_PER_CHANNEL = 60  # "1 per second per channel, short bursts allowed"
 USERS_LIST_MAX_LIMIT = 1000
 RESPONSE_URL_USES = 5
+ALT_TXT_MAX = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond this
 CHANNEL_ID_PATTERN = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")  # files.completeUploadExternal
 USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TRIGGER_PATTERN = re.compile(r"^\d+\.\d+\.[0-9a-f]+$")
@@ -180,6 +185,8 @@ class UploadedFile:
     channels: list[str] = field(default_factory=list)
     initial_comment: str | None = None
     completed: bool = False
+    issued_at: float = 0.0  # time.monotonic() when its upload URL was handed out
+    created: int = 0  # Unix seconds, as the file object shows it
 
 
 @dataclass
@@ -304,6 +311,7 @@ class FakeSlack:
         self.latency = 0.0
         self.trigger_ttl = 3.0
         self.response_url_ttl = 30 * 60.0
+        self.upload_url_ttl = 10 * 60.0
         self.deleted_user_dm_error: str | None = "is_archived"
         self.messages_tab_enabled = True
         self.home_tab_enabled = True
@@ -732,6 +740,7 @@ class FakeSlack:
     def _check_blocks(self, blocks: list[dict[str, Any]], text: str | None) -> None:
         problems = check_message(blocks, text)
         block_problems = [p for p in problems if p.pointer != "/text"]
+        block_problems += self._slack_file_problems(blocks, "")
         if block_problems:
             lines = [_slack_line(p, "/blocks") for p in block_problems]
             raise SlackError(
@@ -740,6 +749,24 @@ class FakeSlack:
         fallback = [p for p in problems if p.pointer == "/text" and "fallback" in p.message]
         if fallback and self.require_fallback_text:
             raise SlackError("no_text", _slack_line(fallback[0], "/text"))
+
+    def _slack_file_problems(self, blocks: list[Any], prefix: str) -> list[Problem]:
+        """Image blocks showing a Slack file: the file must exist, be completed (an upload
+        whose completeUploadExternal never came is not a file yet), and be an image."""
+        problems = []
+        for index, block in enumerate(blocks):
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            reference = block.get("slack_file")
+            if not isinstance(reference, dict) or "id" not in reference:
+                continue
+            upload = self._uploads.get(str(reference["id"]))
+            pointer = f"{prefix}/blocks/{index}/slack_file"
+            if upload is None or not upload.completed:
+                problems.append(Problem(pointer, "invalid slack file"))
+            elif _image_type(upload) is None:
+                problems.append(Problem(pointer, "slack file is not an image"))
+        return problems
 
     def _post(self, method: str, channel: str, user: str | None, args: dict[str, Any]) -> Message:
         blocks, text = self._content(args)
@@ -845,6 +872,9 @@ class FakeSlack:
                 f"[ERROR] view type must be {expected} [json-pointer:/view/type]",
             )
         problems = check_view(view)
+        blocks = view.get("blocks")
+        if not problems and isinstance(blocks, list):
+            problems = self._slack_file_problems(blocks, "")
         if problems:
             raise SlackError(
                 "invalid_arguments", *(_slack_line(p, "/view/blocks", "/view") for p in problems)
@@ -884,14 +914,24 @@ class FakeSlack:
 
     def _upload(self, file_id: str, body: bytes, headers: Any) -> Reply:
         upload = self._uploads.get(file_id)
-        self.calls.append(
-            Call("upload", {"file_id": file_id, "bytes": len(body)}, time.monotonic())
-        )
-        if upload is None:
-            self.calls[-1].status = 404
-            return _text(404, "file not found")
-        upload.content = _multipart_file(headers, body) or body
-        return _text(200, f"OK - {len(upload.content)}")
+        now = time.monotonic()
+        call = Call("upload", {"file_id": file_id, "bytes": len(body)}, now)
+        self.calls.append(call)
+        content = _multipart_file(headers, body) or body
+        reply = _text(200, f"OK - {len(content)}")
+        if upload is None or upload.completed:
+            reply = _text(404, "file not found")
+        elif now - upload.issued_at > self.upload_url_ttl:
+            reply = _text(404, "upload URL expired")
+        elif upload.content is not None:
+            reply = _text(400, "already uploaded")
+        elif len(content) != upload.length:
+            reply = _text(400, f"expected {upload.length} bytes, received {len(content)}")
+        else:
+            upload.content = content
+        call.status = reply.status
+        call.error = None if reply.status == 200 else reply.body.decode()
+        return reply
 
     def _respond(self, key: str, headers: Any, body: bytes) -> Reply:
         call = Call("response_url", {}, time.monotonic())
@@ -1118,9 +1158,17 @@ def _files_get_upload_url(slack: FakeSlack, args: dict[str, Any]) -> dict[str, A
     length = _int_arg(args, "length", default=0)
     if length <= 0:
         raise SlackError("invalid_arguments", "[ERROR] length must be a positive integer")
+    alt_txt = args.get("alt_txt")
+    if alt_txt is not None and len(str(alt_txt)) > ALT_TXT_MAX:
+        raise SlackError("alt_txt_too_large")
     file_id = slack._new_id("F")
     slack._uploads[file_id] = UploadedFile(
-        file_id, str(args["filename"]), length, alt_txt=args.get("alt_txt")
+        file_id,
+        str(args["filename"]),
+        length,
+        alt_txt=alt_txt,
+        issued_at=time.monotonic(),
+        created=int(time.time()),
     )
     return {"upload_url": f"{slack.url}/upload/v1/{file_id}", "file_id": file_id}
 
@@ -1129,6 +1177,12 @@ def _files_complete_upload(slack: FakeSlack, args: dict[str, Any]) -> dict[str, 
     items = _json_arg(args, "files", "invalid_arguments")
     if not isinstance(items, list) or not items:
         raise SlackError("invalid_arguments", "[ERROR] files must be a non-empty array")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise SlackError(
+                "invalid_arguments",
+                f"[ERROR] missing required field: id [json-pointer:/files/{index}/id]",
+            )
     uploads = [_uploaded(slack, item) for item in items]
     channels = _share_targets(slack, args)
     comment = args.get("initial_comment")
@@ -1145,14 +1199,64 @@ def _files_complete_upload(slack: FakeSlack, args: dict[str, Any]) -> dict[str, 
         message = Message(channel, dm_user, comment, None, slack._new_ts(), method)
         message.files = [upload.id for upload in uploads]
         slack.messages.append(message)
-    return {"files": [{"id": u.id, "title": u.title, "name": u.filename} for u in uploads]}
+    return {"files": [_file_json(slack, upload) for upload in uploads]}
 
 
 def _uploaded(slack: FakeSlack, item: Any) -> UploadedFile:
     upload = slack._uploads.get(str(item.get("id"))) if isinstance(item, dict) else None
-    if upload is None or upload.content is None:
-        raise SlackError("file_not_found")
+    if upload is None or upload.content is None or upload.completed:
+        raise SlackError("file_not_found")  # never uploaded, or its ticket was already used
     return upload
+
+
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif"}
+
+
+def _image_type(upload: UploadedFile) -> str | None:
+    """``png``, ``jpg`` or ``gif`` by the file's first bytes (what an image block can show)."""
+    content = upload.content or b""
+    return next((kind for magic, kind in IMAGE_TYPES.items() if content.startswith(magic)), None)
+
+
+def _file_json(slack: FakeSlack, upload: UploadedFile) -> dict[str, Any]:
+    """A file object as files.completeUploadExternal answers it."""
+    kind = _image_type(upload)
+    filetype = kind or upload.filename.rsplit(".", 1)[-1].lower()
+    ims = [c for c in upload.channels if c.startswith("D")]
+    return {
+        "id": upload.id,
+        "created": upload.created,
+        "timestamp": upload.created,
+        "name": upload.filename,
+        "title": upload.title,
+        "mimetype": f"image/{'jpeg' if kind == 'jpg' else kind}"
+        if kind
+        else "application/octet-stream",
+        "filetype": filetype,
+        "pretty_type": filetype.upper(),
+        "user": BOT_USER_ID,
+        "user_team": TEAM_ID,
+        "editable": False,
+        "size": len(upload.content or b""),
+        "mode": "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": bool(set(upload.channels) - set(ims)),
+        "public_url_shared": False,
+        "display_as_bot": False,
+        "username": "",
+        "url_private": f"{slack.url}/files-pri/{TEAM_ID}-{upload.id}/{upload.filename}",
+        "url_private_download": f"{slack.url}/files-pri/{TEAM_ID}-{upload.id}/download/"
+        f"{upload.filename}",
+        "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{upload.id}/"
+        f"{upload.filename}",
+        "alt_txt": upload.alt_txt,
+        "channels": [c for c in upload.channels if c.startswith("C")],
+        "groups": [c for c in upload.channels if c.startswith("G")],
+        "ims": ims,
+        "has_rich_preview": False,
+        "file_access": "visible",
+    }
 
 
 def _share_targets(slack: FakeSlack, args: dict[str, Any]) -> list[str]:

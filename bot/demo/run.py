@@ -40,6 +40,7 @@ Next: connect Slack so these go out as private DMs.
 
 
 def fresh_database(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{path}"
@@ -157,13 +158,14 @@ def _run(
     shown = _shown_on_screen(org, outcomes)
     screen.write(
         f"Weekly digests for {week} ({week.label()}): {len(shown)} of the {counts['sent']} "
-        f"delivered, as their recipients read them:\n\n"
+        f"previewed, as their recipients would read them:\n\n"
     )
     for outcome_ in shown:
         screen.write(_dm_text(outcome_) + "\n")
     screen.write(
-        f"{counts['sent']} digests delivered, {counts['skipped']} skipped (no AI activity), "
-        f"{counts['failed']} failed. Each person saw only their own numbers.\n"
+        f"{counts['sent']} digests previewed on the console (nothing is sent without Slack), "
+        f"{counts['skipped']} skipped (no AI activity), {counts['failed']} failed. "
+        "Each digest holds only its recipient's numbers.\n"
         f"Every digest and each team's report: {listing}\n\n"
         "The organisation's week (aggregates only; nobody is named or ranked):\n\n"
         f"{team_reports_text(engine, [ORG], week, tz, now)}\n"

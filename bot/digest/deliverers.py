@@ -20,6 +20,7 @@ class Recipient:
 class Receipt:
     channel: str | None = None
     ts: str | None = None
+    chart_file_id: str | None = None  # the Slack file the DM shows as its chart, if any
 
 
 class DeliveryError(AiRoiError):

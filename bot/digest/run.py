@@ -228,6 +228,7 @@ def delivered(reflection: Reflection, text: str, facts: Facts, receipt: Receipt)
         "facts_json": json.dumps(facts.to_json(), sort_keys=True),
         "slack_channel": receipt.channel,
         "slack_ts": receipt.ts,
+        "chart_file_id": receipt.chart_file_id,
     }
 
 

@@ -10,10 +10,11 @@ from datetime import tzinfo
 
 from sqlmodel import Session
 
+from bot.domain.ai_history import chart_weeks
 from bot.domain.facts import BASELINE_WEEKS, Facts, build_facts
 from bot.domain.nudges import evaluate
 from bot.domain.weeks import Week, previous_weeks
-from bot.store import ai_marks, batch_aggregates
+from bot.store import ai_history, ai_marks, batch_aggregates
 from bot.store.models import Person
 from bot.store.workspace import thresholds
 
@@ -43,12 +44,14 @@ def facts_for_many(
     batch_size: int = BATCH_SIZE,
 ) -> dict[int, Facts]:
     """``facts_for`` of every person in ``people``, keyed by person id: the same facts, from
-    five grouped queries (plus one for last week's deliveries) per ``batch_size`` people."""
+    five grouped queries (plus one for last week's deliveries and one for the 8-week AI chart)
+    per ``batch_size`` people."""
     start, end = week.bounds(tz)
     baseline_ranges = [w.bounds(tz) for w in previous_weeks(week, BASELINE_WEEKS)]
     recent_start = week.shift(-(BASELINE_WEEKS - 1)).bounds(tz)[0]
     limits = thresholds(session)
     ai_marks_in_org = ai_marks.any_marked(session)
+    charted = chart_weeks(week)
     found: dict[int, Facts] = {}
     for offset in range(0, len(people), batch_size):
         chunk = people[offset : offset + batch_size]
@@ -59,6 +62,7 @@ def facts_for_many(
         baseline = batch_aggregates.weekly_tokens(session, ids, baseline_ranges)
         unopened = batch_aggregates.unopened_artifacts(session, ids, recent_start, end)
         delivered = batch_aggregates.delivered_facts(session, ids, str(week.shift(-1)))
+        history = ai_history.ai_history(session, ids, charted, tz)
         for person in chunk:
             if person.id is None:
                 continue
@@ -77,5 +81,9 @@ def facts_for_many(
                 ai_marks_in_org=ai_marks_in_org,
             )
             previous = warned_rules(delivered[pid]) if pid in delivered else frozenset()
-            found[pid] = replace(facts, nudges=tuple(evaluate(facts, limits, previous)))
+            found[pid] = replace(
+                facts,
+                nudges=tuple(evaluate(facts, limits, previous)),
+                ai_history=history.get(pid, ()),
+            )
     return found

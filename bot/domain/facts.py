@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from bot.domain.ai_history import AiWeek
 from bot.domain.units import format_usd
 
 BASELINE_WEEKS = 4
@@ -69,6 +70,9 @@ class Facts:
     # Whether any source or admin rule marks any artifact of the organisation AI-assisted: when
     # none does, the AI-assisted counts say nothing and the renderers say so.
     ai_marks_in_org: bool = False
+    # AI-assisted artifacts of the last 8 weeks, this one last, for the chart; empty when there
+    # were none (``bot.domain.ai_history``). Not a reflection's input: ``to_json`` leaves it out.
+    ai_history: tuple[AiWeek, ...] = field(default=())
 
     @property
     def artifacts_created(self) -> int:

@@ -165,8 +165,7 @@ def _isolates_few(rows: Sequence[Row], k: int) -> bool:
         return False
     # Those combinations, seen on the light atoms only.
     projected = [
-        [sum(c[i] for i in range(len(rows)) if pattern[i]) for pattern, _ in light]
-        for c in weights
+        [sum(c[i] for i in range(len(rows)) if pattern[i]) for pattern, _ in light] for c in weights
     ]
     live = [j for j in range(len(light)) if any(row[j] for row in projected)]
     if not live:

@@ -58,6 +58,26 @@ class RateGate:
                 # A 429 seen by another thread while we sleep moves ``ready``: look again.
                 self._sleep(ready - now)
 
+    def try_pass(self, *, paced: bool = True) -> bool:
+        """``wait()`` without the waiting: count this request as sent and return True when it may
+        go now, else return False at once (another thread waiting, a Retry-After in force, or,
+        when ``paced``, ``min_interval`` not yet elapsed). For requests worth making only now."""
+        if not self._turn.acquire(blocking=False):
+            return False
+        try:
+            with self._state:
+                now = self._clock()
+                ready = self._blocked_until
+                if paced:
+                    ready = max(ready, self._last_paced + self.min_interval)
+                if now < ready:
+                    return False
+                if paced:
+                    self._last_paced = now
+                return True
+        finally:
+            self._turn.release()
+
     def retry_after(self, seconds: float) -> None:
         """No request goes out before ``seconds`` from now (a later block is kept)."""
         seconds = min(max(float(seconds), 0.0), MAX_RETRY_AFTER)

@@ -11,6 +11,10 @@ Errors are mapped for ``bot.digest.run``:
 * the token itself is refused (``invalid_auth``, ``token_revoked``, …) → ``SlackAuthError``, which
   stops the whole run: nobody else could be reached either.
 
+A digest whose blocks carry an 8-week series (``DigestBlocks``) gets its chart uploaded first
+(``bot.slack.chart_upload``) and shown as an image in place of the chart's text; when the upload
+fails or is rate limited, or Slack refuses the image, the DM goes out with the text, once.
+
 Neither the token nor a message's text ever appears in a reason or a log line.
 """
 
@@ -26,6 +30,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.context import AppContext
 from bot.digest.deliverers import DeliveryError, Receipt, Recipient
+from bot.domain.ai_history import alt_text
 from bot.errors import (
     CredentialRefusedError,
     OutboundError,
@@ -35,6 +40,8 @@ from bot.errors import (
 from bot.outbound.clients import slack_web_client
 from bot.outbound.gate import RateGate, shared_gate
 from bot.slack import web_api
+from bot.slack.blocks.digest import DigestBlocks, with_chart
+from bot.slack.chart_upload import ChartUploader
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +125,33 @@ class SlackDeliverer:
         directory: UserDirectory | None = None,
         remember_user: RememberUser | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        charts: ChartUploader | None = None,
     ) -> None:
         self.client = client
         self.gate = gate or shared_gate()
         self.directory = directory or _process_directory
         self.remember_user = remember_user
         self.max_attempts = max_attempts
+        self.charts = charts
 
     def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt:
         user_id = self.user_id(recipient)
-        response = self._call(
+        history = blocks.ai_history if isinstance(blocks, DigestBlocks) else ()
+        chart = self.charts.upload(history) if self.charts is not None and history else None
+        if chart is not None:
+            try:
+                response = self._post(user_id, with_chart(blocks, chart, alt_text(history)), text)
+                return Receipt(response.get("channel"), response.get("ts"), chart)
+            except DeliveryError as exc:
+                if str(exc) not in ("invalid_blocks", "invalid_blocks_format"):
+                    raise
+                # the image was refused, so nothing was posted: send the text version instead
+                log.warning("Slack refused the chart image (%s); sending the text instead", exc)
+        response = self._post(user_id, list(blocks), text)
+        return Receipt(channel=response.get("channel"), ts=response.get("ts"))
+
+    def _post(self, user_id: str, blocks: list[dict[str, Any]], text: str) -> Any:
+        return self._call(
             "chat.postMessage",
             lambda: self.client.chat_postMessage(
                 channel=user_id,
@@ -138,7 +162,6 @@ class SlackDeliverer:
             ),
             paced=True,
         )
-        return Receipt(channel=response.get("channel"), ts=response.get("ts"))
 
     def user_id(self, recipient: Recipient) -> str:
         """The person's Slack user id: known, cached, or looked up by email (then remembered)."""
@@ -227,7 +250,8 @@ def slack_deliverer(context: AppContext, *, gate: RateGate | None = None) -> Sla
     if gate is None:
         gate = shared_gate()
         gate.min_interval = pacing_interval(context.settings.slack_messages_per_minute)
-    return SlackDeliverer(slack_web_client(context.settings), gate=gate, remember_user=remember)
+    client = slack_web_client(context.settings)
+    return SlackDeliverer(client, gate=gate, remember_user=remember, charts=ChartUploader(client))
 
 
 def pacing_interval(messages_per_minute: int) -> float:

@@ -15,16 +15,17 @@ from bot.connectors.status import source_overview
 from bot.context import AppContext
 from bot.digest.summarizer_config import llm_config
 from bot.digest.weekly_facts import facts_for
+from bot.domain.ai_history import alt_text, chart_weeks
 from bot.domain.schedule import Schedule, personal_schedule
-from bot.domain.weeks import Week, week_of
+from bot.domain.weeks import Week, parse_week, week_of
 from bot.domain.workspace_settings import DEFAULT_RETENTION_DAYS
 from bot.errors import ConfigError
 from bot.slack.blocks.admin_home import AdminState, AuditLine, SourceStatus
 from bot.slack.blocks.home import HomeState, home_view, my_settings_modal
 from bot.slack.people import is_admin, person_for_slack_user
-from bot.store import ai_rules, audit, digest_history, workspace
+from bot.store import ai_history, ai_rules, audit, digest_history, workspace
 from bot.store.db import transaction
-from bot.store.models import AuditEntry, Person
+from bot.store.models import AuditEntry, Delivery, Person
 from bot.store.people import display_name, person_zone
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,23 @@ def home_for(
             share_with_lead_default=person.share_with_lead_default,
             data_deleted_at=deleted_at(session, slack_id),
             admin=admin_state,
+            last_digest_chart=last_chart(session, person, last, tz),
         )
     )
+
+
+def last_chart(
+    session: Session, person: Person, last: Delivery | None, tz: tzinfo
+) -> tuple[str, str] | None:
+    """The chart the last digest showed, uploaded with it (never uploaded again), and its alt
+    text from the same eight weeks."""
+    if last is None or not last.chart_file_id or person.id is None:
+        return None
+    weeks = chart_weeks(parse_week(last.week))
+    history = ai_history.ai_history(session, [person.id], weeks, tz).get(person.id)
+    if not history:
+        return None  # the data behind it was deleted since: show no chart of it
+    return last.chart_file_id, alt_text(history)
 
 
 def my_settings_view(context: AppContext, session: Session, person: Person) -> dict[str, Any]:

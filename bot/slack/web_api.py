@@ -21,7 +21,10 @@ from __future__ import annotations
 import http.client
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
+import httpx
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
@@ -34,7 +37,7 @@ from bot.errors import (
     UnavailableError,
 )
 from bot.observability import metrics
-from bot.outbound.gate import RateGate
+from bot.outbound.gate import RateGate, gate_for
 from bot.outbound.retry import (
     DEFAULT_RETRY_AFTER,
     RetryPolicy,
@@ -158,3 +161,94 @@ def _flat_headers(headers: object) -> dict[str, str]:
             value = value[0]
         flat[str(key)] = str(value)
     return flat
+
+
+# File uploads -------------------------------------------------------------------------------
+
+GET_UPLOAD_URL = "files.getUploadURLExternal"
+COMPLETE_UPLOAD = "files.completeUploadExternal"
+TIER_4_INTERVAL = 60.0 / 100  # seconds between calls: Tier 4, "100+ per minute", per method
+ALT_TXT_MAX = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond this
+
+
+def method_gate(method: str, *, min_interval: float = TIER_4_INTERVAL) -> RateGate:
+    """The process-wide gate of one Web API method with its own rate tier: Slack counts each
+    method's requests apart, so its ``Retry-After`` holds that method only, not every Slack call."""
+    return gate_for(f"slack:{method}", min_interval=min_interval)
+
+
+@dataclass(frozen=True)
+class UploadGates:
+    get_url: RateGate
+    complete: RateGate
+
+    @classmethod
+    def shared(cls) -> UploadGates:
+        return cls(method_gate(GET_UPLOAD_URL), method_gate(COMPLETE_UPLOAD))
+
+    def blocked_for(self) -> float:
+        """Seconds until a ``Retry-After`` on either method has passed (0 when none)."""
+        return max(self.get_url.blocked_for(), self.complete.blocked_for())
+
+
+def upload_file(
+    client: WebClient,
+    uploads: httpx.Client,
+    *,
+    filename: str,
+    content: bytes,
+    title: str,
+    alt_text: str | None = None,
+    gates: UploadGates,
+    url_turn_taken: bool = False,
+) -> str:
+    """Upload ``content`` with Slack's external upload flow and return the file's id:
+    ``files.getUploadURLExternal`` (name, length) → POST the bytes to the ``upload_url`` →
+    ``files.completeUploadExternal`` with no channel, so the file stays private to the app (an
+    image block can show it). Each step is tried once; a rate limit holds that method's gate for
+    its ``Retry-After`` and is raised, like any other failure (the caller decides what to send
+    instead). ``url_turn_taken``: the caller already took the first method's paced turn
+    (``RateGate.try_pass``), so it is not paced again."""
+    ticket = _once(
+        GET_UPLOAD_URL,
+        lambda: client.files_getUploadURLExternal(
+            filename=filename,
+            length=len(content),
+            **({"alt_txt": alt_text[:ALT_TXT_MAX]} if alt_text else {}),
+        ),
+        gates.get_url,
+        paced=not url_turn_taken,
+    )
+    upload_url, file_id = ticket.get("upload_url"), ticket.get("file_id")
+    if not isinstance(upload_url, str) or not isinstance(file_id, str):
+        raise RequestFailedError(
+            f"Slack {GET_UPLOAD_URL}: no upload_url or file_id in the answer", status=200
+        )
+    try:
+        posted = uploads.post(
+            upload_url, content=content, headers={"Content-Type": "application/octet-stream"}
+        )
+    except httpx.HTTPError as exc:
+        raise UnavailableError(
+            f"network error uploading a file to Slack ({type(exc).__name__})"
+        ) from None
+    if posted.status_code != 200:
+        status = posted.status_code
+        error = UnavailableError if status >= 500 else RequestFailedError
+        raise error(f"Slack file upload: HTTP {status}", status=status)
+    _once(
+        COMPLETE_UPLOAD,
+        lambda: client.files_completeUploadExternal(files=[{"id": file_id, "title": title}]),
+        gates.complete,
+    )
+    return file_id
+
+
+def _once(
+    method: str, request: Callable[[], SlackResponse], gate: RateGate, *, paced: bool = True
+) -> SlackResponse:
+    try:
+        return call(method, request, gate=gate, paced=paced, repeatable=False, max_attempts=1)
+    except RateLimitedError as exc:
+        gate.retry_after(exc.retry_after)  # no retry here, so hold the gate ourselves
+        raise

@@ -235,6 +235,7 @@ class Delivery(SQLModel, table=True):
     facts_json: str | None = Field(default=None, sa_type=sa.Text)
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    chart_file_id: str | None = Field(default=None, max_length=32)  # the DM's uploaded chart
     attempts: int = Field(default=0)
     feedback: str | None = Field(default=None, max_length=16)
     shared_with_lead_at: datetime | None = _ts(nullable=True)

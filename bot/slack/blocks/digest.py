@@ -1,10 +1,13 @@
 """The weekly digest DM as Block Kit: header, the AI-assisted numbers (when the organisation marks
-any artifact; else a note saying nothing does), reflection, facts, nudges, privacy note, buttons."""
+any artifact; else a note saying nothing does), reflection, facts, the 8-week chart, nudges,
+privacy note, buttons."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from bot.domain.ai_history import AiWeek, fallback_line, has_ai_artifacts
 from bot.domain.facts import Facts
 from bot.domain.money import format_money
 from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, noun, ranked_ai_kinds
@@ -98,6 +101,50 @@ def nudge_lines(facts: Facts) -> list[str]:
     return lines
 
 
+CHART_BLOCK_ID = "digest_chart"
+IMAGE_ALT_TEXT = 2000
+
+
+class DigestBlocks(list[dict[str, Any]]):
+    """A digest's blocks, carrying the 8-week series its chart is drawn from (``ai_history``).
+
+    The blocks hold the chart as a line of text (block ``CHART_BLOCK_ID``); a deliverer that can
+    show an image uploads the chart and swaps that block for the image (``with_chart``). Anyone
+    else sends the blocks as they are, so the text stands in for the chart."""
+
+    def __init__(
+        self, blocks: Iterable[dict[str, Any]] = (), ai_history: tuple[AiWeek, ...] = ()
+    ) -> None:
+        super().__init__(blocks)
+        self.ai_history = ai_history
+
+
+def chart_block(facts: Facts) -> dict[str, Any]:
+    """The chart's place in the DM: its numbers as text (or that there is nothing to draw)."""
+    line = fallback_line(facts.ai_history)
+    if has_ai_artifacts(facts.ai_history):
+        return {"type": "section", "block_id": CHART_BLOCK_ID, "text": mrkdwn(escape(line))}
+    return {"type": "context", "block_id": CHART_BLOCK_ID, "elements": [mrkdwn(escape(line))]}
+
+
+def image_block(file_id: str, alt_text: str, block_id: str = CHART_BLOCK_ID) -> dict[str, Any]:
+    """An image block showing an uploaded Slack file."""
+    return {
+        "type": "image",
+        "block_id": block_id,
+        "slack_file": {"id": file_id},
+        "alt_text": clip(alt_text, IMAGE_ALT_TEXT),
+    }
+
+
+def with_chart(blocks: list[dict[str, Any]], file_id: str, alt_text: str) -> list[dict[str, Any]]:
+    """``blocks`` with the chart's text block replaced by the uploaded image."""
+    return [
+        image_block(file_id, alt_text) if block.get("block_id") == CHART_BLOCK_ID else block
+        for block in blocks
+    ]
+
+
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
@@ -165,6 +212,7 @@ def digest_message(
     kinds = kind_lines(facts)
     if kinds:
         blocks.append({"type": "section", "block_id": "digest_kinds", "text": mrkdwn(kinds)})
+    blocks.append(chart_block(facts))
     if facts.by_tool:
         blocks.append(
             {"type": "context", "block_id": "digest_tools", "elements": [mrkdwn(tool_line(facts))]}
@@ -179,7 +227,10 @@ def digest_message(
     )
     blocks.append(digest_buttons(facts.week, share_default=share_default))
     assert len(blocks) <= MESSAGE_BLOCKS
-    return blocks, clip(digest_text(facts, reflection, week_label=week_label), FALLBACK_TEXT)
+    return (
+        DigestBlocks(blocks, facts.ai_history),
+        clip(digest_text(facts, reflection, week_label=week_label), FALLBACK_TEXT),
+    )
 
 
 def digest_text(facts: Facts, reflection: str, *, week_label: str) -> str:
@@ -195,6 +246,7 @@ def digest_text(facts: Facts, reflection: str, *, week_label: str) -> str:
         f"{usage.requests} requests · trend {trend_text(facts)}",
         f"Artifacts: {facts.artifacts_created} created, {facts.artifacts_viewed_by_others} opened by others, "
         f"{facts.artifacts_used} used, {facts.viewers} distinct viewers",
+        fallback_line(facts.ai_history),
     ]
     if not facts.ai_marks_in_org:
         lines.append(NO_AI_MARKS)

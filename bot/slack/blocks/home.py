@@ -21,7 +21,7 @@ from bot.slack.blocks.admin_home import (
     time_picker,
     weekday_select,
 )
-from bot.slack.blocks.digest import button
+from bot.slack.blocks.digest import button, image_block
 from bot.slack.blocks.limits import VIEW_BLOCKS, clip, escape, mrkdwn, plain
 
 
@@ -46,6 +46,8 @@ class HomeState:
     known: bool = True  # False: the Slack account matches nobody in ai-roi yet
     data_deleted_at: datetime | None = None  # when this Slack user last deleted their data
     admin: AdminState | None = None
+    # The last digest's chart as uploaded with the DM: (Slack file id, alt text).
+    last_digest_chart: tuple[str, str] | None = None
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -151,6 +153,8 @@ def home_view(state: HomeState) -> dict[str, Any]:
         blocks.append(
             _section(f"_{state.last_digest_week}_\n{escape(clip(state.last_digest, 2800))}")
         )
+        if state.last_digest_chart:
+            blocks.append(image_block(*state.last_digest_chart, block_id="home_chart"))
     else:
         blocks.append(_section("No digest yet. It arrives by DM once a week."))
     blocks.append({"type": "divider"})
