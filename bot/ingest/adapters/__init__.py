@@ -18,6 +18,7 @@ from bot.ingest.adapters import (
     cursor,
     datadog,
     generic,
+    github,
     litellm,
     litellm_daily,
     openai_usage,
@@ -38,6 +39,7 @@ ADAPTERS: dict[str, Adapter] = {
     cursor.SOURCE: cursor.parse,
     copilot.SOURCE: copilot.parse,
     datadog.SOURCE: datadog.parse,
+    github.SOURCE: github.parse,
 }
 
 # Every source but OTel, whose spans are read together (a usage span's ancestors are skipped).
@@ -50,6 +52,7 @@ RECORD_READERS: dict[str, RecordReader] = {
     cursor.SOURCE: cursor.records,
     copilot.SOURCE: copilot.records,
     datadog.SOURCE: datadog.records,
+    github.SOURCE: github.records,
 }
 
 
