@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     github_org: str | None = None
     github_enterprise: str | None = None
     github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_webhook_secret: str | None = None  # POST /webhooks/github (X-Hub-Signature-256)
     litellm_base_url: str | None = None
     litellm_api_key: str | None = None
     pull_trailing_days: int = Field(default=DEFAULT_PULL_TRAILING_DAYS, ge=0, le=90)
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
         "github_token",
         "github_org",
         "github_enterprise",
+        "github_webhook_secret",
         "litellm_base_url",
         "litellm_api_key",
         "pull_trailing_days_by_source",
@@ -138,6 +140,7 @@ class Settings(BaseSettings):
         "anthropic_admin_key",
         "cursor_admin_key",
         "github_token",
+        "github_webhook_secret",
         "litellm_api_key",
     )
     @classmethod

@@ -7,7 +7,7 @@
 - ``runner``: one run of one source: plan, fetch, store through the ingest pipeline, record the
   outcome in ``source_state``;
 - one module per vendor: ``openai``, ``anthropic`` (also Claude Code), ``copilot``, ``cursor``,
-  ``litellm``.
+  ``litellm``, ``github`` (pull requests).
 
 Every request goes through ``bot.outbound``; pages go to the adapters of DESIGN §3.5 and are not
 kept beyond what the adapters store.
@@ -19,6 +19,7 @@ from bot.connectors.anthropic import AnthropicConnector, ClaudeCodeConnector
 from bot.connectors.base import Connector
 from bot.connectors.copilot import CopilotConnector
 from bot.connectors.cursor import CursorConnector
+from bot.connectors.github import GitHubConnector
 from bot.connectors.litellm import LiteLLMConnector
 from bot.connectors.openai import OpenAIConnector
 
@@ -27,6 +28,7 @@ CONNECTORS: tuple[Connector, ...] = (
     AnthropicConnector(),
     ClaudeCodeConnector(),
     CopilotConnector(),
+    GitHubConnector(),
     CursorConnector(),
     LiteLLMConnector(),
 )
