@@ -88,11 +88,20 @@ def test_nothing_received_yet(env: str, capsys: pytest.CaptureFixture[str]) -> N
         "claude-code (pull)  not configured",
         "copilot (pull)  not configured",
         "cursor (pull)  not configured",
+        "github (pull)  not configured",
         "litellm (pull)  not configured",
         "openai (pull)  not configured",
     ]
     entries = sources_json(capsys)
-    assert list(entries) == ["anthropic", "claude-code", "copilot", "cursor", "litellm", "openai"]
+    assert list(entries) == [
+        "anthropic",
+        "claude-code",
+        "copilot",
+        "cursor",
+        "github",
+        "litellm",
+        "openai",
+    ]
     assert all(not e["configured"] and e["watermark"] is None for e in entries.values())
 
 
@@ -103,6 +112,7 @@ def test_json_per_source(ingested: datetime, capsys: pytest.CaptureFixture[str])
         "claude-code",
         "copilot",
         "cursor",
+        "github",
         "litellm",
         "openai",
         "usage",

@@ -62,6 +62,7 @@ VALID_BODIES: dict[str, list[tuple[str, str]]] = {
     ],
     "copilot": [((FIXTURES / "copilot-users-1-day.ndjson").read_text(), NDJSON)],
     "datadog": [((FIXTURES / "datadog-dashboards-usage.json").read_text(), JSON)],
+    "github": [((FIXTURES / "github-pull-request-records.json").read_text(), JSON)],
 }
 
 
