@@ -8,7 +8,7 @@ to the adapters upsert, so reading them again never doubles anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,7 +96,7 @@ def id_pages(
 
 def link_pages(
     outbound: Outbound, url: str, params: Mapping[str, Any]
-) -> Iterator[list[dict[str, Any]]]:
+) -> Generator[list[dict[str, Any]], None, None]:
     """Each page of a listing that answers a JSON array and names the next page in its ``Link``
     header (``<…>; rel="next"``, GitHub's REST API). The next link already holds the query; a
     link to another host is refused (the credential would go with it). Stop reading whenever
