@@ -286,6 +286,21 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
             f"    {kind:<13}{counts['created']} created · {counts['viewed_by_others']} viewed by others"
             f" · {counts['used']} used"
         )
+    ai = artifacts["ai"]
+    if ai["marks_in_org"]:
+        lines.append(
+            f"  AI-assisted  {ai['created']} created · {ai['viewed_by_others']} viewed by others"
+            f" · {ai['used']} used"
+        )
+        for kind, counts in ai["by_kind"].items():
+            lines.append(
+                f"    {kind:<13}{counts['created']} created · {counts['viewed_by_others']}"
+                f" viewed by others · {counts['used']} used"
+            )
+    else:
+        lines.append(
+            "  AI-assisted no source or rule marks any artifact yet: the counts above are all"
+        )
     for tool, usage in data["by_tool"].items():
         lines.append(
             f"  tool       {tool}: {usage['tokens']:,} tokens, {_money(usage['cost_usd'])}"

@@ -136,8 +136,34 @@ def weekly_tokens(
 def artifacts_by_kind(
     session: Session, person_id: int, start: datetime, end: datetime
 ) -> list[KindCounts]:
-    """Artifacts this person created in the range, by kind: how many were viewed by someone
-    else and how many were used, before ``end``. A view by the creator is not a view by others."""
+    """``_counts_by_kind`` of all the person's artifacts, with those of the AI-assisted ones."""
+    every = _counts_by_kind(session, person_id, start, end, ai_only=False)
+    ai = {k.kind: k for k in _counts_by_kind(session, person_id, start, end, ai_only=True)}
+    return [
+        replace(
+            k,
+            ai_created=ai[k.kind].created if k.kind in ai else 0,
+            ai_viewed_by_others=ai[k.kind].viewed_by_others if k.kind in ai else 0,
+            ai_used=ai[k.kind].used if k.kind in ai else 0,
+        )
+        for k in every
+    ]
+
+
+def ai_marks_in_org(session: Session) -> bool:
+    """Whether any artifact carries a mark from its source or a rule."""
+    marked = session.exec(
+        select(sa.func.count()).select_from(Artifact).where(col(Artifact.ai_marked_by).is_not(None))
+    ).one()
+    return int(marked) > 0
+
+
+def _counts_by_kind(
+    session: Session, person_id: int, start: datetime, end: datetime, *, ai_only: bool
+) -> list[KindCounts]:
+    """Artifacts this person created in the range (only those marked AI-assisted when
+    ``ai_only``), by kind: how many were viewed by someone else and how many were used, before
+    ``end``. A view by the creator is not a view by others."""
     created = aliased(Event)
     viewed = aliased(Event)
     used = aliased(Event)
@@ -169,6 +195,7 @@ def artifacts_by_kind(
             created.type == CREATED,
             created.occurred_at >= start,
             created.occurred_at < end,
+            col(Artifact.ai_assisted) if ai_only else sa.true(),
         )
         .group_by(Artifact.kind)
     ).all()
@@ -213,6 +240,7 @@ def reference_facts(session: Session, person: Person, week: Week, tz: tzinfo) ->
         viewers=distinct_viewers(session, person.id, start, end),
         baseline_tokens=weekly_tokens(session, person.id, baseline_ranges),
         unopened_recent=unopened_artifacts(session, person.id, recent_start, end),
+        ai_marks_in_org=ai_marks_in_org(session),
     )
     last = get_delivery(session, person.id, str(week.shift(-1)))
     previous = warned_rules(last.facts_json) if last and last.facts_json else frozenset()

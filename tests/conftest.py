@@ -20,8 +20,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from bot.context import AppContext
+from bot.domain.ai_rules import DEFAULT_RULES
 from bot.settings import Settings, load_settings
 from bot.store.db import create_engine, upgrade
+from bot.store.models import AiRule
 
 SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 FROZEN_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday in 2026-W48
@@ -84,9 +86,24 @@ def postgres_url() -> Iterator[str | None]:
 
 
 def _truncate_postgres(engine: Engine) -> None:
+    """Empty every table, then put back the rows the migrations seed (the built-in AI rules),
+    so a PostgreSQL test starts where a freshly migrated SQLite copy does."""
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        connection.execute(
+            sa.insert(AiRule),
+            [
+                {
+                    "kind": r.kind.value,
+                    "pattern": r.pattern,
+                    "tool": r.tool,
+                    "enabled": True,
+                    "builtin": True,
+                }
+                for r in DEFAULT_RULES
+            ],
+        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.domain.facts import BASELINE_WEEKS, Facts, build_facts
 from bot.domain.nudges import evaluate
 from bot.domain.weeks import Week, previous_weeks
-from bot.store import batch_aggregates
+from bot.store import ai_marks, batch_aggregates
 from bot.store.models import Person
 from bot.store.workspace import thresholds
 
@@ -48,6 +48,7 @@ def facts_for_many(
     baseline_ranges = [w.bounds(tz) for w in previous_weeks(week, BASELINE_WEEKS)]
     recent_start = week.shift(-(BASELINE_WEEKS - 1)).bounds(tz)[0]
     limits = thresholds(session)
+    ai_marks_in_org = ai_marks.any_marked(session)
     found: dict[int, Facts] = {}
     for offset in range(0, len(people), batch_size):
         chunk = people[offset : offset + batch_size]
@@ -73,6 +74,7 @@ def facts_for_many(
                 viewers=viewers.get(pid, 0),
                 baseline_tokens=baseline.get(pid, [0] * len(baseline_ranges)),
                 unopened_recent=unopened.get(pid, 0),
+                ai_marks_in_org=ai_marks_in_org,
             )
             previous = warned_rules(delivered[pid]) if pid in delivered else frozenset()
             found[pid] = replace(facts, nudges=tuple(evaluate(facts, limits, previous)))

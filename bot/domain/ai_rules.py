@@ -17,6 +17,7 @@ Pure: the store keeps the rules (``ai_rules`` table) and applies the result.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -161,3 +162,103 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(RuleKind.TAG, "ai-generated", None, builtin=True),
     Rule(RuleKind.TAG, "ai-assisted", None, builtin=True),
 )
+
+
+# The mark an artifact gets ------------------------------------------------------------------
+
+SOURCE_MARK = "source"  # ``ai_marked_by`` when the source itself said (yes or no)
+RULE_MARK_PREFIX = "rule:"  # ``ai_marked_by`` = "rule:<id>" when an admin rule marked it
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What is stored on an artifact: AI-assisted or not, by which tool, decided by whom
+    (``SOURCE_MARK``, ``"rule:<id>"``, or ``None`` when nothing marks it), and whom its
+    ``artifact.created`` event is credited to (``None``: the creator the source named)."""
+
+    ai_assisted: bool = False
+    ai_tool: str | None = None
+    marked_by: str | None = None
+    credit_to: str | None = None
+
+
+def rule_mark(rule: Rule) -> str:
+    return f"{RULE_MARK_PREFIX}{rule.id}"
+
+
+def decide(
+    rules: Sequence[Rule],
+    *,
+    source_says: bool | None,
+    source_tool: str | None,
+    artifact_kind: str,
+    title: str | None,
+    traits: ArtifactTraits | None,
+) -> Mark:
+    """The mark of one artifact: the source's word when it gives one (True: AI-assisted by
+    ``source_tool``; False: not, and no rule applies), else the first rule that matches."""
+    if source_says is not None:
+        if source_says:
+            return Mark(True, source_tool, SOURCE_MARK)
+        return Mark(False, None, SOURCE_MARK)
+    found = match(rules, artifact_kind, title, traits)
+    if found is None:
+        return Mark()
+    return Mark(True, found.tool, rule_mark(found.rule), found.credit_to)
+
+
+def is_decided_by_source(marked_by: str | None) -> bool:
+    """Whether a stored mark came from the source (rules do not change it)."""
+    return marked_by == SOURCE_MARK
+
+
+# Traits as stored (JSON text in ``artifacts.traits``) ----------------------------------------
+
+_LIST_FIELDS = ("labels", "trailers", "markers")
+
+
+def traits_to_json(traits: ArtifactTraits | None) -> str | None:
+    """The stored form of ``traits``: compact JSON with empty fields left out; ``None`` when
+    there is nothing to keep."""
+    if traits is None:
+        return None
+    data: dict[str, object] = {}
+    if traits.author is not None:
+        data["author"] = traits.author
+    if traits.author_is_bot:
+        data["author_is_bot"] = True
+    if traits.requested_by is not None:
+        data["requested_by"] = traits.requested_by
+    for name in _LIST_FIELDS:
+        values = getattr(traits, name)
+        if values:
+            data[name] = list(values)
+    if not data:
+        return None
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def traits_from_json(text: str | None) -> ArtifactTraits | None:
+    """Stored traits back as ``ArtifactTraits``; ``None`` for none, and for text that is not
+    what ``traits_to_json`` writes (a rule then sees no traits rather than failing)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    author, requested_by = data.get("author"), data.get("requested_by")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in _LIST_FIELDS:
+        values = data.get(name, [])
+        lists[name] = (
+            tuple(v for v in values if isinstance(v, str)) if isinstance(values, list) else ()
+        )
+    return ArtifactTraits(
+        author=author if isinstance(author, str) else None,
+        author_is_bot=data.get("author_is_bot") is True,
+        requested_by=requested_by if isinstance(requested_by, str) else None,
+        **lists,
+    )

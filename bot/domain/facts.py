@@ -37,10 +37,21 @@ class ToolUsage:
 
 @dataclass(frozen=True)
 class KindCounts:
+    """Artifacts of one kind created in the week: all of them, and (``ai_*``) those marked
+    AI-assisted (DESIGN §3.7), each with how many someone else opened and how many were used."""
+
     kind: str
     created: int = 0
     viewed_by_others: int = 0
     used: int = 0
+    ai_created: int = 0
+    ai_viewed_by_others: int = 0
+    ai_used: int = 0
+
+    @property
+    def ai(self) -> KindCounts:
+        """The AI-assisted counts alone, as plain counts of this kind."""
+        return KindCounts(self.kind, self.ai_created, self.ai_viewed_by_others, self.ai_used)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,9 @@ class Facts:
     nudges: tuple[dict[str, Any], ...] = field(default=())
     by_model: tuple[ToolUsage, ...] = field(default=())
     unopened_recent: int = 0  # artifacts of the last 4 weeks nobody else has opened by week end
+    # Whether any source or admin rule marks any artifact of the organisation AI-assisted: when
+    # none does, the AI-assisted counts say nothing and the renderers say so.
+    ai_marks_in_org: bool = False
 
     @property
     def artifacts_created(self) -> int:
@@ -67,6 +81,25 @@ class Facts:
     @property
     def artifacts_used(self) -> int:
         return sum(k.used for k in self.by_kind)
+
+    @property
+    def ai_by_kind(self) -> tuple[KindCounts, ...]:
+        """The AI-assisted counts per kind, kinds with none left out."""
+        return tuple(
+            k.ai for k in self.by_kind if k.ai_created or k.ai_viewed_by_others or k.ai_used
+        )
+
+    @property
+    def ai_created(self) -> int:
+        return sum(k.ai_created for k in self.by_kind)
+
+    @property
+    def ai_viewed_by_others(self) -> int:
+        return sum(k.ai_viewed_by_others for k in self.by_kind)
+
+    @property
+    def ai_used(self) -> int:
+        return sum(k.ai_used for k in self.by_kind)
 
     @property
     def tokens_median(self) -> int:
@@ -107,6 +140,20 @@ class Facts:
                         "used": k.used,
                     }
                     for k in self.by_kind
+                },
+                "ai": {
+                    "created": self.ai_created,
+                    "viewed_by_others": self.ai_viewed_by_others,
+                    "used": self.ai_used,
+                    "by_kind": {
+                        k.kind: {
+                            "created": k.created,
+                            "viewed_by_others": k.viewed_by_others,
+                            "used": k.used,
+                        }
+                        for k in self.ai_by_kind
+                    },
+                    "marks_in_org": self.ai_marks_in_org,
                 },
             },
             "by_tool": {
@@ -164,6 +211,7 @@ def build_facts(
     nudges: list[dict[str, Any]] | None = None,
     by_model: list[ToolUsage] | None = None,
     unopened_recent: int = 0,
+    ai_marks_in_org: bool = False,
 ) -> Facts:
     """Assemble facts with a stable order: tools by tokens then name, kinds by name."""
     return Facts(
@@ -182,4 +230,5 @@ def build_facts(
         nudges=tuple(nudges or ()),
         by_model=tuple(sorted(by_model or (), key=lambda t: (-t.tokens, -t.cost_nanos, t.tool))),
         unopened_recent=unopened_recent,
+        ai_marks_in_org=ai_marks_in_org,
     )

@@ -1,7 +1,8 @@
 """The deterministic reflection: a short, kind, second-person note built only from the facts.
 
 Used when no LLM is configured, and whenever the LLM's text fails or does not pass grounding.
-Every number it writes is one of the facts' numbers or a difference of two of them.
+Every number it writes is one of the facts' numbers or a difference of two of them. When the
+organisation marks AI-assisted artifacts, it opens with those numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,52 @@ MAX_WORDS = 60
 def noun(kind: str, count: int) -> str:
     singular, plural = PLURALS.get(kind, PLURALS["other"])
     return singular if count == 1 else plural
+
+
+# AI-assisted artifacts (DESIGN §3.7): the numbers a digest leads with when anything is marked.
+
+NO_AI_MARKS = (
+    "No source marks AI-assisted artifacts yet, so these figures count every artifact. "
+    "Admins can add rules that mark them in the App Home."
+)
+PULL_REQUEST = "pull_request"
+
+
+def ai_kind_phrase(counts: KindCounts) -> str:
+    """One kind's AI-assisted numbers (``KindCounts.ai``): "6 AI-assisted pull requests opened,
+    5 reviewed by colleagues, 4 merged"; "12 AI-assisted dashboards created, 2 opened by anyone
+    else" (", 1 used" when any was)."""
+    what = f"AI-assisted {noun(counts.kind, counts.created)}"
+    if counts.kind == PULL_REQUEST:
+        return (
+            f"{counts.created} {what} opened, {counts.viewed_by_others} reviewed by colleagues, "
+            f"{counts.used} merged"
+        )
+    phrase = f"{counts.created} {what} created, {counts.viewed_by_others} opened by anyone else"
+    return phrase + (f", {counts.used} used" if counts.used else "")
+
+
+def ranked_ai_kinds(kinds: tuple[KindCounts, ...] | list[KindCounts]) -> list[KindCounts]:
+    """Kinds with AI-assisted artifacts, most created first."""
+    return sorted((k for k in kinds if k.created), key=lambda k: (-k.created, k.kind))
+
+
+def ai_summary(
+    kinds: tuple[KindCounts, ...] | list[KindCounts], *, limit: int | None = None
+) -> str:
+    """The AI-assisted numbers of several kinds in one line, kinds joined by "; " ("" for
+    none); ``limit`` keeps the kinds with the most."""
+    return "; ".join(ai_kind_phrase(k) for k in ranked_ai_kinds(kinds)[:limit])
+
+
+def _ai_sentence(facts: Facts) -> str | None:
+    """The opening sentence when the organisation marks AI-assisted artifacts."""
+    if not facts.ai_marks_in_org or facts.artifacts_created == 0:
+        return None
+    if facts.ai_created == 0:
+        return "None of your artifacts this week was AI-assisted."
+    sentence = ai_summary(facts.ai_by_kind, limit=2)
+    return sentence[0].upper() + sentence[1:] + "."
 
 
 def _main_kind(facts: Facts) -> KindCounts | None:
@@ -65,7 +112,22 @@ def _praise(facts: Facts) -> str | None:
     return f"Your work was opened by {facts.viewers} {people}; that is where your tokens paid off."
 
 
+def _ai_question(facts: Facts) -> str | None:
+    """When most AI-assisted work went unopened: which of it would they not make again?"""
+    created, viewed = facts.ai_created, facts.ai_viewed_by_others
+    kinds = ranked_ai_kinds(facts.ai_by_kind)
+    if not facts.ai_marks_in_org or created < 5 or viewed * 4 >= created or not kinds:
+        return None
+    unopened = created - viewed
+    kind = kinds[0].kind if len(kinds) == 1 else "other"
+    state = "unreviewed" if kind == PULL_REQUEST else "unopened"
+    return f"Which of the {unopened} {state} AI-assisted {noun(kind, unopened)} would you not make again?"
+
+
 def _question(facts: Facts) -> str:
+    ai_question = _ai_question(facts)
+    if ai_question is not None:
+        return ai_question
     created = facts.artifacts_created
     viewed = facts.artifacts_viewed_by_others
     main = _main_kind(facts)
@@ -87,7 +149,11 @@ def template_reflection(facts: Facts, *, week_label: str) -> str:
     if facts.is_empty:
         return f"No AI use was recorded for you in {week_label}. Is there a task where it could have helped?"
     sentences: list[str] = []
-    for sentence in (_artifact_sentence(facts), _usage_sentence(facts), _praise(facts)):
+    lead = _ai_sentence(facts)
+    artifacts = _artifact_sentence(facts)
+    if lead is not None and artifacts is not None and facts.ai_created:
+        artifacts = "In all, " + artifacts  # the total after the AI-assisted part
+    for sentence in (lead, artifacts, _usage_sentence(facts), _praise(facts)):
         if sentence:
             sentences.append(sentence)
     sentences.append(_question(facts))

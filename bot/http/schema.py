@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from bot.domain.events import ARTIFACT_KINDS, EventType
-from bot.ingest.adapters.generic import MAX_ID_LENGTH
+from bot.ingest.adapters.generic import MAX_ID_LENGTH, MAX_TAG_LENGTH, MAX_TAGS
 
 SCHEMA_PATH = "/schemas/usage-event.json"
 SCHEMA_MEDIA_TYPE = "application/schema+json"
@@ -43,7 +43,17 @@ EVENT: dict[str, Any] = {
             "examples": ["2026-11-18T09:12:00Z"],
         },
         "actor": {"$ref": "#/$defs/actor"},
-        "tool": {"type": "string", "description": "e.g. chatgpt, claude-code, cursor"},
+        "tool": {
+            "type": "string",
+            "description": "e.g. chatgpt, claude-code, cursor. On artifact.created, the AI tool "
+            "that made the artifact: it marks the artifact AI-assisted unless ai_assisted is false.",
+        },
+        "ai_assisted": {
+            "type": "boolean",
+            "description": "On artifact.created: true marks the artifact AI-assisted (with or "
+            "without a tool), false says it is not; absent, a tool marks it, else the admins' "
+            "rules decide.",
+        },
         "model": {"type": "string"},
         "usage": {"$ref": "#/$defs/usage"},
         "artifact": {"$ref": "#/$defs/artifact"},
@@ -118,7 +128,16 @@ DEFS: dict[str, Any] = {
                 "examples": sorted(ARTIFACT_KINDS),
             },
             "title": {"type": "string"},
-            "ai_assisted": {"type": "boolean"},
+            "ai_assisted": {
+                "type": "boolean",
+                "description": "Same as the event's ai_assisted (they must not disagree).",
+            },
+            "tags": {
+                "type": "array",
+                "maxItems": MAX_TAGS,
+                "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                "description": "Short tags; the admins' tag rules read them (e.g. ai-generated).",
+            },
         },
     },
 }

@@ -1,6 +1,7 @@
 """Shared pieces of the SQL aggregations (facts, team reports, retention): event type names,
 the time-range filter, the rule that a view by the creator is not a view by others, and the two
-questions asked of every created artifact (opened by someone else? used?).
+questions asked of every created artifact (opened by someone else? used?), also for the ones
+marked AI-assisted.
 
 The facts themselves are computed for many people at once in ``batch_aggregates``."""
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.domain.events import EventType
-from bot.store.models import Event
+from bot.store.models import Artifact, Event
 
 USAGE = EventType.USAGE.value
 CREATED = EventType.ARTIFACT_CREATED.value
@@ -70,4 +71,19 @@ def used_before(created: type[Event], end: datetime) -> sa.Exists:
             col(used.occurred_at) < end,
         )
         .correlate(created)
+    )
+
+
+def ai_counts(
+    created: type[Event], viewed_by_other: sa.Exists, was_used: sa.Exists
+) -> tuple[sa.ColumnElement[int], ...]:
+    """Three aggregate columns over ``created`` events joined to their ``Artifact``: how many
+    distinct artifacts marked AI-assisted, and of those how many opened by someone else and how
+    many used (``viewed_by_other`` and ``was_used`` as from the two functions above)."""
+    artifact = col(created.artifact_id)
+    ai = col(Artifact.ai_assisted)
+    return (
+        sa.func.count(sa.distinct(sa.case((ai, artifact)))),
+        sa.func.count(sa.distinct(sa.case((sa.and_(ai, viewed_by_other), artifact)))),
+        sa.func.count(sa.distinct(sa.case((sa.and_(ai, was_used), artifact)))),
     )

@@ -23,6 +23,7 @@ from bot.store.aggregates import (
     VIEWED,
     _in_range,
     _someone_else,
+    ai_counts,
     opened_by_someone_else,
     used_before,
 )
@@ -41,7 +42,7 @@ class Usage:
 # Row shapes of the selects wider than sqlmodel's typed ``select()`` (SQLAlchemy types them as
 # plain tuples of objects).
 _UsageRow = tuple[int, str, str, int | None, int | None, int | None, int | None, int | None]
-_KindRow = tuple[int, str, int, int, int]
+_KindRow = tuple[int, str, int, int, int, int, int, int]
 
 
 def usage(
@@ -144,7 +145,8 @@ def artifacts_by_kind(
     session: Session, person_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, list[KindCounts]]:
     """Per person, ``aggregates.artifacts_by_kind``: created in the range, by kind, and how many
-    of those were viewed by someone else and how many used, before ``end``."""
+    of those were viewed by someone else and how many used, before ``end``; the same three for
+    the AI-assisted ones alone."""
     if not person_ids:
         return {}
     created = aliased(Event)
@@ -157,6 +159,7 @@ def artifacts_by_kind(
             sa.func.count(sa.distinct(col(created.artifact_id))),
             sa.func.count(sa.distinct(sa.case((viewed_by_other, col(created.artifact_id))))),
             sa.func.count(sa.distinct(sa.case((was_used, col(created.artifact_id))))),
+            *ai_counts(created, viewed_by_other, was_used),
         )
         .join(Artifact, col(Artifact.id) == col(created.artifact_id))
         .where(
@@ -169,8 +172,8 @@ def artifacts_by_kind(
     ).all()
     found: dict[int, list[KindCounts]] = defaultdict(list)
     for row in artifact_rows:
-        person_id, kind, c, v, u = cast(_KindRow, row)
-        found[person_id].append(KindCounts(str(kind), int(c), int(v), int(u)))
+        person_id, kind, *counts = cast(_KindRow, row)
+        found[person_id].append(KindCounts(str(kind), *map(int, counts)))
     return dict(found)
 
 

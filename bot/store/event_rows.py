@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.ai_rules import traits_to_json
 from bot.domain.events import EventType, NormalizedEvent
 
 # Columns a restated aggregate may change.
@@ -44,6 +45,11 @@ PERSON_ID, ACTOR_KIND, ACTOR_VALUE = (
 )
 ARTIFACT_ID = COLUMNS.index("artifact_id")
 
+CREATED = EventType.ARTIFACT_CREATED.value
+TYPE = COLUMNS.index("type")
+# Key of a described artifact's (source says AI-assisted?, tool, ArtifactTraits | None).
+AI_INPUT = "ai_input"
+
 Row = tuple[Any, ...]  # one value per name of ``COLUMNS``
 TimeBinder = Callable[[datetime], Any]
 
@@ -66,7 +72,8 @@ class PreparedBatch:
     aggregates: list[Row]
     row_artifacts: list[str | None]
     aggregate_artifacts: list[str | None]
-    artifacts: dict[str, dict[str, Any]]  # external id → fields to upsert, "described" flag
+    # external id → fields to upsert, a "described" flag and, when described, ``AI_INPUT``
+    artifacts: dict[str, dict[str, Any]]
     actors: set[tuple[str, str]]
 
 
@@ -144,7 +151,7 @@ def _add_artifact(
     described = event.type is EventType.ARTIFACT_CREATED
     if ref.external_id in artifacts and not described:
         return
-    artifacts[ref.external_id] = {
+    fields: dict[str, Any] = {
         "source": source,
         "external_id": ref.external_id,
         "kind": ref.kind,
@@ -153,6 +160,12 @@ def _add_artifact(
         "created_at": event.occurred_at if described else now,
         "described": described,
     }
+    if described:
+        # What the AI-assisted mark is decided from, in the store, against the admins' rules
+        # (``events.write_batches``): the source's own word and tool, and the traits.
+        fields["traits"] = traits_to_json(ref.traits)
+        fields[AI_INPUT] = (event.ai_assisted, event.tool, ref.traits)
+    artifacts[ref.external_id] = fields
 
 
 def with_ids(

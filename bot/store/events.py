@@ -12,11 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.domain.ai_rules import Rule, decide
+from bot.store.ai_marks import rules_in_force
 from bot.store.db import upsert_for
 from bot.store.event_rows import (
+    ACTOR_KIND,
+    ACTOR_VALUE,
+    AI_INPUT,
     COLUMNS,
+    CREATED,
     KEY,
     SOURCE,
+    TYPE,
     VALUE_COLUMNS,
     PreparedBatch,
     Row,
@@ -60,14 +67,18 @@ def write_batches(session: Session, batches: Sequence[PreparedBatch]) -> list[St
     """Write prepared batches (``event_rows.prepare_batch``, for this session's database) in the
     session's transaction, one result each, as if written one after the other: a key in two
     batches belongs to the first. The batches share the lookups and the insert statements."""
-    people = resolve_actors(session, set().union(*(batch.actors for batch in batches)))
+    # The admins' rules, read once per write, decide the marks the sources leave open.
+    rules = rules_in_force(session) if any(batch.artifacts for batch in batches) else []
+    marked = [_marked(batch, rules) for batch in batches]
+    actors: set[tuple[str, str]] = set().union(*(batch.actors for batch in batches))
+    people = resolve_actors(session, actors.union(*(m.actors for m in marked)))
     new_rows: list[list[Row]] = []
     aggregates: list[list[Row]] = []
-    for batch in batches:
-        artifact_ids = _upsert_artifacts(session, batch.source, batch.artifacts)
-        new_rows.append(with_ids(batch.rows, batch.row_artifacts, people, artifact_ids))
+    for batch, mark in zip(batches, marked, strict=True):
+        artifact_ids = _upsert_artifacts(session, batch.source, mark.artifacts)
+        new_rows.append(with_ids(mark.rows, batch.row_artifacts, people, artifact_ids))
         aggregates.append(
-            with_ids(batch.aggregates, batch.aggregate_artifacts, people, artifact_ids)
+            with_ids(mark.aggregates, batch.aggregate_artifacts, people, artifact_ids)
         )
     if len(batches) > 1:  # keys are distinct within a batch, not across batches
         seen: set[tuple[str, str]] = set()
@@ -82,6 +93,71 @@ def write_batches(session: Session, batches: Sequence[PreparedBatch]) -> list[St
         StoreResult(accepted=n, duplicates=batch.events - n)
         for n, batch in zip(accepted, batches, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class _Marked:
+    """A batch's artifacts with their AI-assisted marks, and its rows with agent-written pull
+    requests credited to the person who asked (plus those people's identities)."""
+
+    artifacts: dict[str, dict[str, Any]]
+    rows: list[Row]
+    aggregates: list[Row]
+    actors: set[tuple[str, str]]
+
+
+def _marked(batch: PreparedBatch, rules: Sequence[Rule]) -> _Marked:
+    """Decide the mark of each artifact a ``created`` event describes (the source's word, else
+    the first matching rule); the batch itself is left as it was."""
+    artifacts: dict[str, dict[str, Any]] = {}
+    credits: dict[str, str] = {}
+    for external_id, fields in batch.artifacts.items():
+        if AI_INPUT not in fields:
+            artifacts[external_id] = fields
+            continue
+        source_says, tool, traits = fields[AI_INPUT]
+        mark = decide(
+            rules,
+            source_says=source_says,
+            source_tool=tool,
+            artifact_kind=fields["kind"],
+            title=fields["title"],
+            traits=traits,
+        )
+        artifacts[external_id] = {
+            **fields,
+            "ai_assisted": mark.ai_assisted,
+            "ai_tool": mark.ai_tool,
+            "ai_marked_by": mark.marked_by,
+        }
+        if mark.credit_to is not None:
+            credits[external_id] = mark.credit_to
+    if not credits:
+        return _Marked(artifacts, batch.rows, batch.aggregates, set())
+    actors: set[tuple[str, str]] = set()
+    rows = _credited(batch.rows, batch.row_artifacts, credits, actors)
+    aggregates = _credited(batch.aggregates, batch.aggregate_artifacts, credits, actors)
+    return _Marked(artifacts, rows, aggregates, actors)
+
+
+def _credited(
+    rows: list[Row],
+    refs: list[str | None],
+    credits: dict[str, str],
+    actors: set[tuple[str, str]],
+) -> list[Row]:
+    """``rows`` with each ``created`` event of a credited artifact given to the requester (same
+    identity kind as the actor the source named); the new actors are added to ``actors``."""
+    if not refs:
+        return rows
+    out: list[Row] = []
+    for row, ref in zip(rows, refs, strict=True):
+        requester = credits.get(ref) if ref is not None else None
+        if requester is not None and row[TYPE] == CREATED and row[ACTOR_KIND] is not None:
+            actors.add((row[ACTOR_KIND], requester))
+            row = (*row[:ACTOR_VALUE], requester, *row[ACTOR_VALUE + 1 :])
+        out.append(row)
+    return out
 
 
 def _first_time(seen: set[tuple[str, str]], row: Row) -> bool:
@@ -188,6 +264,9 @@ def _changed(stored: dict[str, Any], row: dict[str, Any]) -> bool:
     return any(stored[name] != row[name] for name in VALUE_COLUMNS)
 
 
+_NOT_COLUMNS = frozenset({"described", AI_INPUT})
+
+
 def _upsert_artifacts(
     session: Session, source: str, artifacts: dict[str, dict[str, Any]]
 ) -> dict[str, int]:
@@ -195,7 +274,7 @@ def _upsert_artifacts(
     if not artifacts:
         return {}
     insert = upsert_for(session)
-    fields = [{k: v for k, v in a.items() if k != "described"} for a in artifacts.values()]
+    fields = [{k: v for k, v in a.items() if k not in _NOT_COLUMNS} for a in artifacts.values()]
     described = [f for f, a in zip(fields, artifacts.values(), strict=True) if a["described"]]
     bare = [f for f, a in zip(fields, artifacts.values(), strict=True) if not a["described"]]
     if described:
@@ -208,6 +287,10 @@ def _upsert_artifacts(
                     "kind_label": stmt.excluded.kind_label,
                     "title": stmt.excluded.title,
                     "created_at": stmt.excluded.created_at,
+                    "traits": stmt.excluded.traits,
+                    "ai_assisted": stmt.excluded.ai_assisted,
+                    "ai_tool": stmt.excluded.ai_tool,
+                    "ai_marked_by": stmt.excluded.ai_marked_by,
                 },
             ),
             described,

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.store import audit
 from bot.store.models import (
+    Artifact,
     Delivery,
     Event,
     Identity,
@@ -21,8 +22,9 @@ from bot.store.people import person_by_email
 
 def forget_person(session: Session, email: str, *, actor: str, now: datetime) -> dict[str, int]:
     """Delete the person, their identities, memberships and membership history, their place in
-    the privacy ledger, deliveries and every event they are the actor of (attributed or still unattributed under one of their identities). Audited without
-    the email address."""
+    the privacy ledger, deliveries and every event they are the actor of (attributed or still
+    unattributed under one of their identities), and the traits of the artifacts they created.
+    Audited without the email address."""
     person = person_by_email(session, email)
     keys = [("email", person.email)]
     if person.slack_user_id:
@@ -31,19 +33,22 @@ def forget_person(session: Session, email: str, *, actor: str, now: datetime) ->
         (i.kind, i.value)
         for i in session.exec(select(Identity).where(Identity.person_id == person.id))
     ]
-    erased = {
-        "events": _delete(
-            session,
-            sa.delete(Event).where(
-                sa.or_(
-                    col(Event.person_id) == person.id,
-                    sa.and_(
-                        col(Event.person_id).is_(None),
-                        sa.tuple_(col(Event.actor_kind), col(Event.actor_value)).in_(keys),
-                    ),
-                )
-            ),
+    theirs = sa.or_(
+        col(Event.person_id) == person.id,
+        sa.and_(
+            col(Event.person_id).is_(None),
+            sa.tuple_(col(Event.actor_kind), col(Event.actor_value)).in_(keys),
         ),
+    )
+    # The traits of what they created may name them (an author's or a requester's login).
+    created = select(Event.artifact_id).where(theirs, col(Event.type) == "artifact.created")
+    session.execute(
+        sa.update(Artifact)
+        .where(col(Artifact.id).in_(created.scalar_subquery()))
+        .values(traits=None)
+    )
+    erased = {
+        "events": _delete(session, sa.delete(Event).where(theirs)),
         "deliveries": _delete(
             session, sa.delete(Delivery).where(col(Delivery.person_id) == person.id)
         ),

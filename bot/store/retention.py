@@ -8,7 +8,8 @@ event stored meanwhile is left for the next run instead of being deleted uncount
 
 Artifact counts follow ``bot.store.aggregates``: an artifact created in the week counts as viewed
 by others (or used) when such an event happened before the week ended, looked up among all events
-still stored.
+still stored; the AI-assisted counts are those of the artifacts marked so when the week is
+folded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlmodel import Session, col, select
 from bot.store.aggregates import (
     CREATED,
     USAGE,
+    ai_counts,
     opened_by_someone_else,
     used_before,
 )
@@ -39,6 +41,9 @@ TOTAL_COLUMNS = (
     "artifacts_created",
     "artifacts_viewed_by_others",
     "artifacts_used",
+    "ai_artifacts_created",
+    "ai_artifacts_viewed_by_others",
+    "ai_artifacts_used",
 )
 
 
@@ -146,13 +151,15 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
     created = aliased(Event)
     viewed_by_other = opened_by_someone_else(created, purge.week_end)
     was_used = used_before(created, purge.week_end)
-    artifacts = session.exec(
-        select(
+    artifacts = session.execute(  # eight columns: more than sqlmodel's typed select() takes
+        sa.select(
             col(created.person_id),
             sa.func.count(sa.distinct(col(created.artifact_id))),
             sa.func.count(sa.distinct(sa.case((viewed_by_other, col(created.artifact_id))))),
             sa.func.count(sa.distinct(sa.case((was_used, col(created.artifact_id))))),
+            *ai_counts(created, viewed_by_other, was_used),
         )
+        .join(Artifact, col(Artifact.id) == col(created.artifact_id))
         .where(
             col(created.person_id).is_not(None),
             col(created.type) == CREATED,
@@ -161,11 +168,10 @@ def fold_into_weekly_totals(session: Session, purge: PurgeRange, *, now: datetim
         )
         .group_by(col(created.person_id))
     ).all()
-    for person_id, made, viewed_count, used_count in artifacts:
-        row = row_for(int(person_id or 0))
-        row["artifacts_created"] = int(made)
-        row["artifacts_viewed_by_others"] = int(viewed_count)
-        row["artifacts_used"] = int(used_count)
+    for person_id, *counts in artifacts:
+        row = row_for(_int(person_id))
+        for name, value in zip(TOTAL_COLUMNS[5:], counts, strict=True):
+            row[name] = _int(value)
 
     if not totals:
         return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.events import Actor, ArtifactRef, EventType, NormalizedEvent
+from bot.domain.events import Actor, ArtifactRef, ArtifactTraits, EventType, NormalizedEvent
 from bot.errors import PayloadError
 from bot.ingest.adapters import datadog
 from fakes.reference import VENDOR_EXAMPLES
@@ -36,7 +36,12 @@ EXPECTED = [
         occurred_at=datetime(2026, 11, 17, 14, 40, 27, 22358, tzinfo=UTC),
         actor=ANA,  # the handle is an email address
         tool="datadog",
-        artifact=ArtifactRef("abc-123-xyz", kind="dashboard", title="Churn by region (Q3 review)"),
+        artifact=ArtifactRef(
+            "abc-123-xyz",
+            kind="dashboard",
+            title="Churn by region (Q3 review)",
+            traits=ArtifactTraits(author=ANA.value),  # creator rules read it
+        ),
     ),
     NormalizedEvent(
         key="views:abc-123-xyz",
@@ -64,7 +69,10 @@ EXPECTED = [
         actor=ANA,
         tool="datadog",
         artifact=ArtifactRef(
-            "def-456-uvw", kind="dashboard", title="Weather in Lisbon (agent test)"
+            "def-456-uvw",
+            kind="dashboard",
+            title="Weather in Lisbon (agent test)",
+            traits=ArtifactTraits(author=ANA.value),
         ),
     ),  # never viewed: no view event at all
     NormalizedEvent(
@@ -73,7 +81,12 @@ EXPECTED = [
         occurred_at=datetime(2026, 11, 16, 11, 21, 26, 907249, tzinfo=UTC),
         actor=CI,  # a service account's UUID handle stays a Datadog identity
         tool="datadog",
-        artifact=ArtifactRef("ghi-789-rst", kind="dashboard", title="CI pipeline health"),
+        artifact=ArtifactRef(
+            "ghi-789-rst",
+            kind="dashboard",
+            title="CI pipeline health",
+            traits=ArtifactTraits(author=CI.value),
+        ),
     ),
     NormalizedEvent(
         key="views:ghi-789-rst",

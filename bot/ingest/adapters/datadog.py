@@ -15,7 +15,8 @@ dashboard}`` for one; also a bare list of dashboards. A dashboard is ``{"id", "t
 
 Datadog handles are usually the user's email: such a handle is ``Actor("email", …)`` (lower
 case); any other handle (service accounts have UUIDs) is ``Actor("datadog", …)``, which the
-directory's ``datadog_handle`` column maps. View counts depend on Datadog RUM: without it
+directory's ``datadog_handle`` column maps. A dashboard is AI-assisted only when an admin rule
+says so (a creator service account, a title): the author's handle is its ``traits.author``. View counts depend on Datadog RUM: without it
 ``total_views`` is 0 and no view is recorded (0 may mean unknown, never "seen by nobody").
 """
 
@@ -25,7 +26,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from bot.domain.events import Actor, ArtifactRef, EventType, NormalizedEvent, ParseResult
+from bot.domain.events import (
+    Actor,
+    ArtifactRef,
+    ArtifactTraits,
+    EventType,
+    NormalizedEvent,
+    ParseResult,
+)
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
@@ -97,7 +105,13 @@ def parse_dashboard(item: Any) -> Iterator[NormalizedEvent]:
             occurred_at=created_at,
             actor=author,
             tool=TOOL,
-            artifact=ArtifactRef(external_id=dashboard_id, kind="dashboard", title=title),
+            artifact=ArtifactRef(
+                external_id=dashboard_id,
+                kind="dashboard",
+                title=title,
+                traits=ArtifactTraits(author=author.value),
+            ),
+            ai_assisted=None,  # "datadog" is where it lives, not an AI tool: the rules decide
         )
     ]
     views = count(attributes, "total_views", "attributes.total_views")

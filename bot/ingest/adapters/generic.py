@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.domain.events import (
     ARTIFACT_KINDS,
     Actor,
     ArtifactRef,
+    ArtifactTraits,
     EventType,
     NormalizedEvent,
     ParseResult,
@@ -24,6 +26,8 @@ from bot.ingest.adapters.common import Records, read_records
 SOURCE = "usage"
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 200
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 100
 _TYPES = ", ".join(t.value for t in EventType)
 _TYPE_OF = {t.value: t for t in EventType}
 
@@ -100,7 +104,14 @@ def parse_event(item: Any) -> NormalizedEvent:
             requests=requests,
         )
 
-    artifact = parse_artifact(item.get("artifact"), with_kind=type_ is EventType.ARTIFACT_CREATED)
+    created = type_ is EventType.ARTIFACT_CREATED
+    artifact = parse_artifact(item.get("artifact"), with_kind=created)
+    ai_assisted = None
+    if created:
+        ai_assisted = ai_mark(item, tool)
+        labels = parse_tags(item["artifact"].get("tags"))
+        # The creator (creator rules match service accounts) and the tags (tag rules).
+        artifact = replace(artifact, traits=ArtifactTraits(author=actor.value, labels=labels))
     return NormalizedEvent(
         key=key,
         type=type_,
@@ -109,7 +120,45 @@ def parse_event(item: Any) -> NormalizedEvent:
         tool=tool,
         model=model,
         artifact=artifact,
+        ai_assisted=ai_assisted,
     )
+
+
+def ai_mark(item: dict[str, Any], tool: str | None) -> bool | None:
+    """Whether an ``artifact.created`` event marks its artifact AI-assisted (DESIGN §3.7): a
+    ``tool`` names the AI tool that made it, unless ``"ai_assisted": false`` says otherwise;
+    ``"ai_assisted": true`` marks it without a tool. ``None`` when the event says nothing (the
+    admins' rules decide). The flag may sit on the event or on its artifact."""
+    flags = [
+        holder["ai_assisted"]
+        for holder in (item, item["artifact"])
+        if holder.get("ai_assisted") is not None
+    ]
+    if any(not isinstance(flag, bool) for flag in flags):
+        raise EventError("ai_assisted must be true or false")
+    if len(set(flags)) > 1:
+        raise EventError("ai_assisted and artifact.ai_assisted disagree")
+    if flags:
+        return bool(flags[0])
+    return True if tool else None
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """``artifact.tags``: a list of short strings (the traits' labels the tag rules read)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or any(not isinstance(tag, str) for tag in value):
+        raise EventError("artifact.tags must be a list of strings")
+    if len(value) > MAX_TAGS:
+        raise EventError(f"artifact.tags has more than {MAX_TAGS} tags")
+    tags: list[str] = []
+    for tag in value:
+        text = tag.strip()
+        if len(text) > MAX_TAG_LENGTH:
+            raise EventError(f"artifact.tags: a tag is longer than {MAX_TAG_LENGTH} characters")
+        if text and text not in tags:
+            tags.append(text)
+    return tuple(tags)
 
 
 def parse_actor(value: Any) -> Actor:

@@ -1,4 +1,5 @@
-"""The weekly digest DM as Block Kit: header, reflection, facts, nudges, privacy note, buttons."""
+"""The weekly digest DM as Block Kit: header, the AI-assisted numbers (when the organisation marks
+any artifact; else a note saying nothing does), reflection, facts, nudges, privacy note, buttons."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from bot.domain.facts import Facts
 from bot.domain.money import format_money
-from bot.domain.reflection import noun
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, noun, ranked_ai_kinds
 from bot.domain.units import display_count
 from bot.slack import ids
 from bot.slack.blocks.limits import (
@@ -65,6 +66,17 @@ def kind_lines(facts: Facts) -> str:
         if k.created
     ]
     return "\n".join(lines)
+
+
+def ai_lines(facts: Facts) -> str | None:
+    """The AI-assisted numbers the digest leads with, one line per kind; ``None`` when the
+    organisation marks no artifact (``NO_AI_MARKS`` is said instead) or nothing was made."""
+    if not facts.ai_marks_in_org or facts.artifacts_created == 0:
+        return None
+    kinds = ranked_ai_kinds(facts.ai_by_kind)
+    if not kinds:
+        return f"*AI-assisted*\nNone of your {facts.artifacts_created} artifacts this week."
+    return "*AI-assisted*\n" + "\n".join(f"• {ai_kind_phrase(k)}" for k in kinds)
 
 
 def tool_line(facts: Facts) -> str:
@@ -138,9 +150,18 @@ def digest_message(
             "block_id": "digest_header",
             "text": plain(f"Your AI week, {week_label}", HEADER_TEXT),
         },
+    ]
+    ai = ai_lines(facts)
+    if ai is not None:
+        blocks.append({"type": "section", "block_id": "digest_ai", "text": mrkdwn(ai)})
+    blocks += [
         {"type": "section", "block_id": "digest_reflection", "text": mrkdwn(escape(reflection))},
         {"type": "section", "block_id": "digest_facts", "fields": fact_fields(facts)},
     ]
+    if not facts.ai_marks_in_org:
+        blocks.append(
+            {"type": "context", "block_id": "digest_no_ai", "elements": [mrkdwn(NO_AI_MARKS)]}
+        )
     kinds = kind_lines(facts)
     if kinds:
         blocks.append({"type": "section", "block_id": "digest_kinds", "text": mrkdwn(kinds)})
@@ -164,14 +185,19 @@ def digest_message(
 def digest_text(facts: Facts, reflection: str, *, week_label: str) -> str:
     """The plain-text version: Slack's notification fallback and the console output."""
     usage = facts.usage
-    lines = [
-        f"Your AI week, {week_label}",
+    lines = [f"Your AI week, {week_label}"]
+    ai = ai_lines(facts)
+    if ai is not None:
+        lines.append(ai.replace("*AI-assisted*\n", "AI-assisted:\n"))
+    lines += [
         reflection,
         f"Tokens {display_count(usage.tokens)} · cost {format_money(usage.cost_nanos)} · "
         f"{usage.requests} requests · trend {trend_text(facts)}",
         f"Artifacts: {facts.artifacts_created} created, {facts.artifacts_viewed_by_others} opened by others, "
         f"{facts.artifacts_used} used, {facts.viewers} distinct viewers",
     ]
+    if not facts.ai_marks_in_org:
+        lines.append(NO_AI_MARKS)
     for nudge in facts.nudges[:MAX_NUDGES_SHOWN]:
         lines.append(f"[{nudge.get('level')}] {nudge.get('message') or nudge.get('rule')}")
     lines.append(PRIVACY_NOTE)

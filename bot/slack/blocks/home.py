@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.facts import Facts
 from bot.domain.money import format_money
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, ai_summary, ranked_ai_kinds
 from bot.domain.units import display_count
 from bot.slack import ids
 from bot.slack.blocks.admin_home import (
@@ -130,6 +131,11 @@ def home_view(state: HomeState) -> dict[str, Any]:
     if facts is None or facts.is_empty:
         blocks.append(_section("Nothing recorded yet this week."))
     else:
+        if facts.ai_marks_in_org and facts.artifacts_created:
+            made = ai_summary(facts.ai_by_kind) or (
+                f"none of your {facts.artifacts_created} artifacts so far"
+            )
+            blocks.append(_section(f"*AI-assisted:* {made}"))
         blocks.append(
             _section(
                 f"{display_count(facts.usage.tokens)} tokens · {format_money(facts.usage.cost_nanos)} · "
@@ -137,6 +143,8 @@ def home_view(state: HomeState) -> dict[str, Any]:
                 f"{facts.artifacts_used} used"
             )
         )
+        if not facts.ai_marks_in_org:
+            blocks.append({"type": "context", "elements": [mrkdwn(NO_AI_MARKS)]})
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": plain("My last digest", 150)})
     if state.last_digest:
@@ -251,6 +259,10 @@ def details_modal(facts: Facts, week_label: str) -> dict[str, Any]:
             f"• {kind}: {counts['created']} created, {counts['viewed_by_others']} opened by others, "
             f"{counts['used']} used"
         )
+    if facts.ai_marks_in_org:
+        lines += [f"• {ai_kind_phrase(k)}" for k in ranked_ai_kinds(facts.ai_by_kind)]
+    else:
+        lines.append(NO_AI_MARKS)
     lines.append(f"Unopened from the last 4 weeks: {data['artifacts']['unopened_last_4_weeks']}")
     for tool, usage in list(data["by_tool"].items())[:20]:
         lines.append(
