@@ -4,14 +4,17 @@ the way GitHub sends them (``fakes.vendors.github.deliver``).
 Hand count for 2026-W47 from tests/fixtures/vendors/github-pull-requests.json (AnaLima is
 ana@example.com, BoSantos is bo@example.com):
 
-- acme/api#101, opened by the Copilot bot for Ana, approved by Bo, merged by Bo: created by the
-  unmapped login ``copilot`` (the admins' rules credit it to Ana elsewhere), viewed by Bo, used;
-- acme/web#7, opened by Ana, commented on by a bot (not a view) and by Ana (her own view): 1
-  created, 0 viewed by others, 0 used;
-- acme/api#102, opened by Ana, reviewed by Bo, merged by Ana: 1 created, 1 viewed by others, 1
+- acme/api#101, opened by the Copilot bot (``user.type`` Bot) and assigned to Ana, approved by Bo,
+  merged by Bo: the built-in agent-author rule marks it AI-assisted (copilot) and credits it to
+  Ana, who asked; viewed by Bo, used;
+- acme/web#7, opened by Ana, its description ending "Generated with [Claude Code]" (a built-in
+  marker rule: AI-assisted), commented on by a bot (not a view) and by Ana (her own view, not
+  counted): created, not viewed by others, not used;
+- acme/api#102, opened by Ana, no mark, reviewed by Bo, merged by Ana: created, viewed by others,
   used.
 
-Ana: created 2, viewed by others 1, used 1. Bo: created 0.
+Ana: created 3, viewed by others 2, used 2; AI-assisted: created 2, viewed by others 1, used 1.
+Bo: created 0.
 """
 
 from __future__ import annotations
@@ -92,17 +95,17 @@ def test_deliveries_become_the_authors_facts(
     ]  # fmt: skip
     assert all(a["rejected"] == [] for a in answers)
     ana = facts(capsys, "ana@example.com")["artifacts"]
-    assert (ana["created"], ana["viewed_by_others"], ana["used"]) == (2, 1, 1)
-    assert ana["by_kind"]["pull_request"]["created"] == 2
+    assert (ana["created"], ana["viewed_by_others"], ana["used"]) == (3, 2, 2)
+    assert ana["by_kind"]["pull_request"] == {"created": 3, "viewed_by_others": 2, "used": 2}
+    ai = ana["ai"]
+    assert (ai["created"], ai["viewed_by_others"], ai["used"]) == (2, 1, 1)
     bo = facts(capsys, "bo@example.com")["artifacts"]
     assert bo["created"] == 0
 
     capsys.readouterr()
     assert main(["sources", "--json"]) == 0
     github = {e["source"]: e for e in json.loads(capsys.readouterr().out)}["github"]
-    assert github["unattributed_identities"] == [
-        {"kind": "github", "value": "copilot", "events": 1}
-    ]
+    assert github["unattributed_identities"] == []  # the bot's pull request is Ana's
 
 
 def test_a_redelivery_changes_nothing(live: LiveServer, context: AppContext) -> None:
