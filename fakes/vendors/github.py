@@ -296,7 +296,14 @@ class FakeGitHub(FakeVendor):
     def _validation(self, message: str) -> dict[str, Any]:
         return {
             "message": "Validation Failed",
-            "errors": [{"resource": "Search", "field": "q", "code": "invalid", "message": message}],
+            "errors": [
+                {
+                    "resource": "PullRequest",
+                    "field": message.split()[0],
+                    "code": "invalid",
+                    "message": message,
+                }
+            ],
             "documentation_url": "https://docs.github.com/rest",
             "status": "422",
         }
