@@ -255,3 +255,26 @@ def test_the_body_limit_holds_before_the_signature_is_checked(
 def live(context: AppContext) -> Iterator[LiveServer]:
     with serve_app(context) as server:
         yield server
+
+
+def test_unmapped_logins_are_kept_and_attributed_once_mapped(
+    live: LiveServer,
+    context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for item in deliveries()[6:9]:  # acme/api#102: opened by Ana, reviewed by Bo, merged
+        deliver(url(live), item["event"], item["payload"], client=live.client)
+    capsys.readouterr()
+    assert main(["sources", "--json"]) == 0
+    github = {e["source"]: e for e in json.loads(capsys.readouterr().out)}["github"]
+    assert {i["value"] for i in github["unattributed_identities"]} == {"analima", "bosantos"}
+
+    csv = tmp_path / "later.csv"
+    csv.write_text("email,github_login\nana@example.com,analima\n")
+    assert main(["directory", "import", str(csv)]) == 0
+    ana = facts(capsys, "ana@example.com")["artifacts"]
+    assert (ana["created"], ana["viewed_by_others"], ana["used"]) == (1, 1, 1)
