@@ -239,3 +239,56 @@ def test_reapply_credits_agent_pull_requests_to_the_requester_and_back(engine: E
             "pr-other": ("carol-gh", None),
         }
         assert _marks(session)["pr-agent"] == (False, None, None)
+
+
+def test_marking_at_ingest_reads_the_rules_once_per_write_whatever_the_batch_size(
+    engine: Engine,
+) -> None:
+    from datetime import timedelta
+
+    from bot.domain.events import Actor, ArtifactRef, EventType, NormalizedEvent
+    from bot.store.event_rows import prepare_batch, time_binder
+    from bot.store.events import write_batches
+
+    def batch(prefix: str, size: int) -> list[NormalizedEvent]:
+        return [
+            NormalizedEvent(
+                key=f"{prefix}{n}",
+                type=EventType.ARTIFACT_CREATED,
+                occurred_at=WHEN + timedelta(minutes=n),
+                actor=Actor("github", "Copilot"),
+                artifact=ArtifactRef(
+                    f"{prefix}{n}",
+                    kind="pull_request",
+                    traits=ArtifactTraits(author="Copilot", requested_by=f"dev{n % 7}"),
+                ),
+            )
+            for n in range(size)
+        ]
+
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    def write(events: list[NormalizedEvent]) -> list[str]:
+        statements.clear()
+        prepared = prepare_batch("github", events, WHEN, time_binder(engine.dialect.name))
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            with transaction(engine) as session:
+                write_batches(session, [prepared])
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return [s for s in statements if "ai_rules" in s]
+
+    assert len(write(batch("small-", 3))) == 1
+    few = len(statements)
+    assert len(write(batch("large-", 300))) == 1
+    assert len(statements) == few  # no statement per artifact
+    with transaction(engine) as session:
+        credited = session.exec(select(Event.actor_value).where(col(Event.key) == "large-8")).one()
+        marked = session.exec(
+            select(Artifact.ai_tool).where(col(Artifact.external_id) == "large-8")
+        ).one()
+    assert (credited, marked) == ("dev1", "copilot")

@@ -73,11 +73,14 @@ def random_org(seed: int = 47) -> list[dict[str, Any]]:
         elif roll < 0.65 or not artifacts:
             external = f"art-{n}"
             artifacts.append((external, actor))
-            events.append(
-                artifact_event(
-                    f"r-c{n}", "artifact.created", actor, when(day), external, rng.choice(KINDS)
-                )
+            made = artifact_event(
+                f"r-c{n}", "artifact.created", actor, when(day), external, rng.choice(KINDS)
             )
+            if n % 3 == 0:  # AI-assisted by its source's word; one in three by a tag rule
+                made["tool"] = "chatgpt"
+            elif n % 3 == 1:
+                made["artifact"]["tags"] = ["ai-generated"]  # type: ignore[index]
+            events.append(made)
         elif roll < 0.9:
             external, creator = rng.choice(artifacts)
             viewer = creator if rng.random() < 0.2 else rng.choice(EMAILS[:12])
@@ -133,6 +136,9 @@ def test_the_same_facts_as_one_person_at_a_time(org: Engine, zone: str, week: st
         assert any(f.artifacts_viewed_by_others for f in expected.values())
         assert any(f.unopened_recent for f in expected.values())
         assert any(f.viewers for f in expected.values())
+        assert any(0 < f.ai_created < f.artifacts_created for f in expected.values())
+        assert any(f.ai_viewed_by_others for f in expected.values())
+    assert all(f.ai_marks_in_org for f in expected.values())
     for batch_size in (4, 500):
         assert batched(org, parse_week(week), tz, batch_size) == expected
 

@@ -65,6 +65,14 @@ def hostile_event(case: str) -> dict[str, Any]:
             "actor": {"email": "ana@example.com"},
             "artifact": {"id": "d-1", "kind": "dashboard", "title": "T\udc00"},
         }
+    elif case == "nul in artifact tag":
+        event = {
+            "id": "bad",
+            "type": "artifact.created",
+            "occurred_at": OCCURRED,
+            "actor": {"email": "ana@example.com"},
+            "artifact": {"id": "d-2", "kind": "dashboard", "tags": ["ok", "a\x00b"]},
+        }
     return event
 
 
@@ -77,6 +85,7 @@ CASES = [
     ("long external id", "actor is longer than 320 characters"),
     ("long actor source", "actor source is longer than 32 characters"),
     ("surrogate in artifact title", "artifact.title contains a lone surrogate (U+DC00)"),
+    ("nul in artifact tag", "artifact tag contains a NUL character"),
 ]
 
 

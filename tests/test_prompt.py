@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 from bot.domain.facts import Facts, KindCounts, ToolUsage
 from bot.domain.prompt import (
@@ -70,9 +71,29 @@ def test_user_message_carries_this_persons_facts_without_the_email() -> None:
     messages = build_messages(facts, first_name="Ana", week_label="Nov 16–22")
     expected = facts.to_json()
     del expected["user"]
+    del expected["artifacts"]["ai"]  # nothing in the organisation is marked: it would mislead
     assert user_json(messages) == expected
     assert EMAIL not in json.dumps(messages)
     assert "@" not in messages[1]["content"]
+
+
+def test_ai_assisted_numbers_go_to_the_prompt_when_the_organisation_marks_artifacts() -> None:
+    kinds = [
+        KindCounts("dashboard", 14, 3, 0, ai_created=12, ai_viewed_by_others=2),
+        KindCounts("pull_request", 7, 6, 5, ai_created=6, ai_viewed_by_others=5, ai_used=4),
+    ]
+    facts = replace(ana_week(by_kind=kinds), ai_marks_in_org=True)
+    sent = user_json(build_messages(facts, first_name="Ana", week_label="Nov 16–22"))
+    assert sent["artifacts"]["ai"] == {  # type: ignore[index]
+        "created": 18,
+        "viewed_by_others": 7,
+        "used": 4,
+        "by_kind": {
+            "dashboard": {"created": 12, "viewed_by_others": 2, "used": 0},
+            "pull_request": {"created": 6, "viewed_by_others": 5, "used": 4},
+        },
+    }
+    assert "artifacts.ai counts only the artifacts marked AI-assisted" in SYSTEM_PROMPT
 
 
 def test_any_email_address_in_the_facts_is_redacted() -> None:

@@ -204,3 +204,46 @@ def test_cli_db_purge(
     assert "purged 1 events" in capsys.readouterr().out
     with Session(engine) as session:
         assert session.exec(select(Event)).all() == []
+
+
+def test_purge_folds_the_ai_assisted_counts_too(engine: Engine) -> None:
+    def made(key: str, artifact: str, tool: str | None) -> dict[str, object]:
+        event = artifact_event(
+            key, "artifact.created", ANA, "2026-10-06T09:00:00Z", artifact, "doc"
+        )
+        if tool:
+            event["tool"] = tool  # the source marks it AI-assisted
+        return event
+
+    events = [
+        made("c-ai1", "ai-1", "chatgpt"),
+        made("c-ai2", "ai-2", "chatgpt"),
+        made("c-plain", "plain", None),
+        artifact_event("v-ai1", "artifact.viewed", BOB, "2026-10-07T09:00:00Z", "ai-1"),
+        artifact_event("v-ai2", "artifact.viewed", ANA, "2026-10-07T09:00:00Z", "ai-2"),  # own
+        artifact_event("v-plain", "artifact.viewed", BOB, "2026-10-07T09:00:00Z", "plain"),
+        artifact_event("u-ai1", "artifact.used", BOB, "2026-10-08T09:00:00Z", "ai-1"),
+    ]
+    ingest_body(engine, "usage", dumps(events), "application/json", now=FROZEN_NOW)
+    with transaction(engine) as session:
+        set_setting(session, RETENTION_DAYS, 30, actor="UADMIN", now=FROZEN_NOW)
+    assert _facts(engine, Week(2026, 41))["artifacts"]["ai"]["created"] == 2  # type: ignore[index]
+    report = purge_events(engine, now=FROZEN_NOW, tz=UTC)
+    assert report.events == len(events)
+    with Session(engine) as session:
+        total = session.get(WeeklyTotal, (person_by_email(session, ANA).id, "2026-W41"))
+        assert total is not None
+        assert (
+            total.artifacts_created,
+            total.artifacts_viewed_by_others,
+            total.artifacts_used,
+        ) == (
+            3,
+            2,
+            1,
+        )
+        assert (
+            total.ai_artifacts_created,
+            total.ai_artifacts_viewed_by_others,
+            total.ai_artifacts_used,
+        ) == (2, 1, 1)

@@ -267,22 +267,11 @@ def generate(seed: int, last_week: Week) -> DemoOrg:
             # Artifacts, and whether anyone else opens or uses them.
             if persona.kind is None:
                 continue
-            for _ in range(rng.randint(*persona.artifacts)):
+            for made in range(rng.randint(*persona.artifacts)):
                 artifact_id = next_id(persona.kind)
                 created = _instant(rng, week, rng.randrange(5))
                 events.append(
-                    {
-                        "id": next_id("new"),
-                        "type": "artifact.created",
-                        "occurred_at": _iso(created),
-                        "actor": {"email": person.email},
-                        "tool": persona.tools[0],
-                        "artifact": {
-                            "id": artifact_id,
-                            "kind": persona.kind,
-                            "title": f"{persona.kind.replace('_', ' ').title()} {artifact_id[-4:]}",
-                        },
-                    }
+                    _created(next_id("new"), artifact_id, person.email, created, persona, made)
                 )
                 if rng.random() < 0.3:  # the creator looks at their own work: not a view by others
                     events.append(_view(next_id("view"), artifact_id, person.email, created, rng))
@@ -301,6 +290,34 @@ def generate(seed: int, last_week: Week) -> DemoOrg:
                         }
                     )
     return DemoOrg(people, events, weeks)
+
+
+def _created(
+    key: str, artifact_id: str, email: str, created: datetime, persona: Persona, made: int
+) -> dict[str, Any]:
+    """An ``artifact.created`` event. Every fourth artifact of a week is made by hand (nothing
+    marks it); the others are AI-assisted: marked by their source (``tool``), or, for pull
+    requests, by the "ai-assisted" label a built-in rule reads."""
+    kind = persona.kind or "other"
+    artifact: dict[str, Any] = {
+        "id": artifact_id,
+        "kind": kind,
+        "title": f"{kind.replace('_', ' ').title()} {artifact_id[-4:]}",
+    }
+    event: dict[str, Any] = {
+        "id": key,
+        "type": "artifact.created",
+        "occurred_at": _iso(created),
+        "actor": {"email": email},
+        "artifact": artifact,
+    }
+    if made % 4 == 3:
+        return event
+    if kind == "pull_request":
+        artifact["tags"] = ["ai-assisted"]
+    else:
+        event["tool"] = persona.tools[0]
+    return event
 
 
 def _view(

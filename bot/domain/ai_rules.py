@@ -235,7 +235,7 @@ def traits_to_json(traits: ArtifactTraits | None) -> str | None:
             data[name] = list(values)
     if not data:
         return None
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def traits_from_json(text: str | None) -> ArtifactTraits | None:

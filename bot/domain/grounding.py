@@ -461,6 +461,15 @@ def _artifact_relations(facts: Facts, rel: _Relations) -> None:
         rel.parts += [(k_created, created, False), (k_viewed, viewed, False), (k_used, used, False)]
     for column in ("created", "viewed_by_others", "used"):
         rel.siblings.append(_Amounts([Decimal(getattr(k, column)) for k in kinds]))
+    # The AI-assisted ones: of their own totals, and of all the artifacts.
+    ai_created = Decimal(facts.ai_created)
+    ai_viewed, ai_used = Decimal(facts.ai_viewed_by_others), Decimal(facts.ai_used)
+    rel.parts += [(ai_viewed, ai_created, False), (ai_used, ai_created, False)]
+    rel.parts += [(ai_used, ai_viewed, False), (ai_created, created, False)]
+    rel.parts += [(ai_viewed, viewed, False), (ai_used, used, False)]
+    for kind in facts.ai_by_kind[:DERIVE_TOP]:
+        k_created, k_viewed, k_used = map(Decimal, (kind.created, kind.viewed_by_others, kind.used))
+        rel.parts += [(k_viewed, k_created, False), (k_used, k_created, False)]
     units = [created, viewed, used, Decimal(facts.usage.requests)]
     units += [Decimal(n) for k in kinds for n in (k.created, k.viewed_by_others, k.used)]
     cost, total = _dollars(facts.usage.cost_nanos), Decimal(facts.usage.tokens)

@@ -83,17 +83,25 @@ def evaluate(
     cost = facts.usage.cost_nanos
     tokens = facts.usage.tokens
 
-    if (
-        created >= thresholds.unused_min_created
-        and viewed < created * thresholds.unused_max_viewed_share
-    ):
-        kinds = [k for k in facts.by_kind if k.created]
-        what = noun(kinds[0].kind if len(kinds) == 1 else "other", created)
+    # Unused artifacts: when the organisation marks AI-assisted artifacts, the AI-assisted ones
+    # (what the tokens made); else every artifact, as nothing tells them apart.
+    if facts.ai_marks_in_org:
+        made, opened, kinds, label = (
+            facts.ai_created,
+            facts.ai_viewed_by_others,
+            [k for k in facts.ai_by_kind if k.created],
+            "AI-assisted ",
+        )
+    else:
+        made, opened, kinds, label = created, viewed, [k for k in facts.by_kind if k.created], ""
+    if made >= thresholds.unused_min_created and opened < made * thresholds.unused_max_viewed_share:
+        kind = kinds[0].kind if len(kinds) == 1 else "other"
+        verb = "reviewed" if kind == "pull_request" else "opened"
         fired.append(
             _nudge(
                 "unused_artifacts",
                 WARNING,
-                f"{created - viewed} of {created} {what} were not opened by anyone else.",
+                f"{made - opened} of {made} {label}{noun(kind, made)} were not {verb} by anyone else.",
             )
         )
 

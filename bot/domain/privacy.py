@@ -5,7 +5,8 @@ part ``""`` stands for everything a person did that week (a team total counts it
 for that person's use of that tool (a per-tool breakdown counts it). A team total therefore sums
 ``(p, "")`` and ``(p, tool)`` for every active member ``p``; its breakdown row for one tool sums
 ``(p, tool)`` for the members who used that tool. Every metric (tokens, dollars, requests,
-artifacts) is the same linear function of the same rows, so one check covers them all.
+artifacts, and the AI-assisted artifacts of each kind) is the same linear function of the same
+rows, so one check covers them all: a figure summed over a team's members is part of its total.
 
 **The rule (DESIGN §5.2).** For one week, take every row released so far (the *ledger*, global
 across requesters: a lead's reports are a subset of what an admin may obtain, so a ledger that is

@@ -47,7 +47,9 @@ Never invent, estimate or add a number. Write big counts like 1.9M or 120K, mone
 - End with exactly one question that helps them choose what to do next week.
 Facts: tokens.input includes cached tokens. artifacts.viewed_by_others counts their artifacts \
 someone else opened; used means merged, shipped or exported; viewers is how many colleagues \
-opened something. baseline.tokens_median is their own median of the previous weeks. \
+opened something. For pull requests, viewed_by_others means reviewed by a colleague and used \
+means merged. artifacts.ai counts only the artifacts marked AI-assisted: when it is present, \
+lead with those numbers. baseline.tokens_median is their own median of the previous weeks. \
 nudges name what deserves a gentle mention."""
 
 
@@ -161,6 +163,13 @@ def prompt_facts(facts: Facts, trim: _Trim = _TRIM_STEPS[0]) -> dict[str, Any]:
     if "by_model" in data:
         data["by_model"] = _tools_json(ranked_models(facts), trim.keep)
     data["artifacts"]["by_kind"] = _kinds_json(ranked_kinds(facts), trim.keep)
+    if facts.ai_marks_in_org:
+        ai = data["artifacts"]["ai"]
+        ai.pop("marks_in_org", None)
+        ai_kinds = sorted(facts.ai_by_kind, key=lambda k: (-k.created, -k.viewed_by_others, k.kind))
+        ai["by_kind"] = _kinds_json(ai_kinds, trim.keep)
+    else:  # nothing is marked: the AI-assisted counts would only mislead
+        data["artifacts"].pop("ai", None)
     if not trim.weekly_history:
         data["baseline"].pop("tokens_by_week", None)
     if not trim.nudge_detail:

@@ -66,13 +66,29 @@ def ai_summary(
 
 
 def _ai_sentence(facts: Facts) -> str | None:
-    """The opening sentence when the organisation marks AI-assisted artifacts."""
-    if not facts.ai_marks_in_org or facts.artifacts_created == 0:
+    """The opening sentence when the organisation marks AI-assisted artifacts: how much of the
+    week's work was AI-assisted, and how much of that someone else opened (the digest lists
+    the numbers per kind beside it)."""
+    created = facts.artifacts_created
+    if not facts.ai_marks_in_org or created == 0:
         return None
-    if facts.ai_created == 0:
+    ai = facts.ai_created
+    if ai == 0:
         return "None of your artifacts this week was AI-assisted."
-    sentence = ai_summary(facts.ai_by_kind, limit=2)
-    return sentence[0].upper() + sentence[1:] + "."
+    kinds = [k for k in facts.by_kind if k.created]
+    kind = kinds[0].kind if len(kinds) == 1 else "other"
+    share = f"{ai} of the {created}"
+    if ai == created:
+        share = "Both" if ai == 2 else f"All {ai}"
+    opened = f"{facts.ai_viewed_by_others} of those were opened by someone else"
+    if kind == PULL_REQUEST:
+        opened = (
+            f"{facts.ai_viewed_by_others} of those were reviewed by colleagues, "
+            f"{facts.ai_used} merged"
+        )
+    if created == 1:
+        return f"The 1 {noun(kind, 1)} you made was AI-assisted; {opened}."
+    return f"{share} {noun(kind, created)} you made were AI-assisted; {opened}."
 
 
 def _main_kind(facts: Facts) -> KindCounts | None:
@@ -149,10 +165,8 @@ def template_reflection(facts: Facts, *, week_label: str) -> str:
     if facts.is_empty:
         return f"No AI use was recorded for you in {week_label}. Is there a task where it could have helped?"
     sentences: list[str] = []
-    lead = _ai_sentence(facts)
-    artifacts = _artifact_sentence(facts)
-    if lead is not None and artifacts is not None and facts.ai_created:
-        artifacts = "In all, " + artifacts  # the total after the AI-assisted part
+    lead = _ai_sentence(facts)  # when it says how much was AI-assisted, it says the total too
+    artifacts = _artifact_sentence(facts) if lead is None or not facts.ai_created else None
     for sentence in (lead, artifacts, _usage_sentence(facts), _praise(facts)):
         if sentence:
             sentences.append(sentence)

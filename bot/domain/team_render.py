@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.facts import SPARK, ToolUsage
+from bot.domain.facts import SPARK, KindCounts, ToolUsage
 from bot.domain.money import format_money
 from bot.domain.privacy import HoldReason
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, ranked_ai_kinds
 from bot.domain.units import format_usd
 from bot.domain.weeks import Week
 
@@ -42,10 +43,25 @@ class TeamFigures:
     artifacts_viewed_by_others: int = 0
     artifacts_used: int = 0
     by_tool: tuple[ToolUsage, ...] = field(default=())  # by tool name; empty when not safe
+    # The AI-assisted artifacts by kind (created, opened by others, used), kinds with none left
+    # out: sums over the same members as the total, shown with it.
+    ai_by_kind: tuple[KindCounts, ...] = field(default=())
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    @property
+    def ai_created(self) -> int:
+        return sum(k.created for k in self.ai_by_kind)
+
+    @property
+    def ai_viewed_by_others(self) -> int:
+        return sum(k.viewed_by_others for k in self.ai_by_kind)
+
+    @property
+    def ai_used(self) -> int:
+        return sum(k.used for k in self.ai_by_kind)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,9 @@ class TeamReport:
     k: int
     weeks: tuple[TeamWeek, ...]  # the weeks asked for, oldest first
     trend: tuple[TeamWeek, ...]  # the 4 weeks before the last one asked for, and that week
+    # Whether any source or rule marks any artifact AI-assisted: the report leads with the
+    # AI-assisted numbers when one does, and says that nothing does otherwise.
+    ai_marks_in_org: bool = False
 
     @property
     def title(self) -> str:
@@ -109,6 +128,19 @@ def figures_json(figures: TeamFigures) -> dict[str, Any]:
             "created": figures.artifacts_created,
             "viewed_by_others": figures.artifacts_viewed_by_others,
             "used": figures.artifacts_used,
+            "ai": {
+                "created": figures.ai_created,
+                "viewed_by_others": figures.ai_viewed_by_others,
+                "used": figures.ai_used,
+                "by_kind": {
+                    k.kind: {
+                        "created": k.created,
+                        "viewed_by_others": k.viewed_by_others,
+                        "used": k.used,
+                    }
+                    for k in figures.ai_by_kind
+                },
+            },
         },
         "by_tool": {
             tool.tool: {"tokens": tool.tokens, "cost_usd": format_usd(tool.cost_nanos)}
@@ -129,6 +161,7 @@ def report_json(report: TeamReport) -> dict[str, Any]:
     return {
         "team": report.team,
         "min_group_size": report.k,
+        "ai_marks_in_org": report.ai_marks_in_org,
         "weeks": [week_json(week) for week in report.weeks],
         "trend": {
             "weeks": [str(week.week) for week in report.trend],
@@ -151,11 +184,15 @@ def privacy_line(k: int) -> str:
 def render_text(report: TeamReport) -> str:
     """The report as the CLI prints it."""
     lines = [f"Team report: {report.title}", privacy_line(report.k)]
+    if not report.ai_marks_in_org:
+        lines.append(NO_AI_MARKS)
     for week in report.weeks:
         lines.append(f"{week.week} · {week.week.label()}")
         if week.figures is None:
             lines.append(f"  {week.note}")
         else:
+            if report.ai_marks_in_org:
+                lines.extend(_ai_lines(week.figures))
             lines.extend(_figure_lines(week.figures))
     lines.append(
         f"trend (tokens, {report.trend[0].week} to {report.trend[-1].week})  "
@@ -164,6 +201,15 @@ def render_text(report: TeamReport) -> str:
         else "trend  (none)"
     )
     return "\n".join(lines)
+
+
+def _ai_lines(figures: TeamFigures) -> list[str]:
+    """The AI-assisted numbers, one kind a line, before the other figures."""
+    kinds = ranked_ai_kinds(figures.ai_by_kind)
+    if not kinds:
+        return ["  AI-assisted  no AI-assisted artifacts"]
+    label = ["  AI-assisted  "] + ["               "] * (len(kinds) - 1)
+    return [f"{start}{ai_kind_phrase(kind)}" for start, kind in zip(label, kinds, strict=True)]
 
 
 def _figure_lines(figures: TeamFigures) -> list[str]:

@@ -92,6 +92,15 @@ def _fields(event: NormalizedEvent) -> list[_Field]:
                 _Field("artifact.title", artifact.title, LABEL_LENGTH),
             ]
         )
+        traits = artifact.traits
+        if traits is not None:  # the requester becomes the created event's actor
+            fields.append(_Field("artifact author", traits.author, IDENTITY_LENGTH))
+            fields.append(_Field("artifact requested by", traits.requested_by, IDENTITY_LENGTH))
+            fields.extend(_Field("artifact tag", tag, LABEL_LENGTH) for tag in traits.labels)
+            fields.extend(
+                _Field("artifact trailer", line, IDENTITY_LENGTH)
+                for line in (*traits.trailers, *traits.markers)
+            )
     fields.extend(_Field("metric name", name, METRIC_NAME_LENGTH) for name in event.metrics)
     return fields
 

@@ -20,16 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.domain.facts import ToolUsage
+from bot.domain.facts import KindCounts, ToolUsage
 from bot.domain.team_render import TeamFigures
 from bot.store.aggregates import (
     CREATED,
     USAGE,
+    ai_counts,
     opened_by_someone_else,
     used_before,
 )
 from bot.store.memberships import members_at
-from bot.store.models import Event, MembershipPeriod, Team
+from bot.store.models import Artifact, Event, MembershipPeriod, Team
 
 Range = tuple[datetime, datetime]
 
@@ -170,7 +171,8 @@ def team_figures(
         )
     ).one()
     input_tokens, cached_tokens, output_tokens, cost_nanos, requests = (int(v) for v in usage)
-    created, viewed, used = _artifact_counts(session, team_ids, start, end)
+    kinds = _artifact_counts(session, team_ids, start, end)
+    created, viewed, used = (sum(getattr(k, n) for k in kinds) for n in _TOTALS)
     return TeamFigures(
         input_tokens=input_tokens,
         cached_tokens=cached_tokens,
@@ -181,6 +183,7 @@ def team_figures(
         artifacts_viewed_by_others=viewed,
         artifacts_used=used,
         by_tool=tuple(_usage_by_tool(session, team_ids, start, end)),
+        ai_by_kind=tuple(k.ai for k in kinds if k.ai_created),
     )
 
 
@@ -206,23 +209,35 @@ def _usage_by_tool(
     return [ToolUsage(str(name), _int(tokens or 0), _int(cost or 0)) for name, tokens, cost in rows]
 
 
+_TOTALS = ("created", "viewed_by_others", "used")
+
+
 def _artifact_counts(
     session: Session, team_ids: frozenset[int] | None, start: datetime, end: datetime
-) -> tuple[int, int, int]:
+) -> list[KindCounts]:
+    """Artifacts the members created in the week, by kind: all of them and the AI-assisted
+    ones, each with how many were opened by someone else and how many used. Sums over the same
+    members as the team's total, so the privacy decision of the total covers them."""
     created = aliased(Event)
     viewed_by_other = opened_by_someone_else(created, end)
     was_used = used_before(created, end)
     artifact = col(created.artifact_id)
-    row = session.execute(
+    rows = session.execute(
         sa.select(
+            col(Artifact.kind),
             sa.func.count(sa.distinct(artifact)),
             sa.func.count(sa.distinct(sa.case((viewed_by_other, artifact)))),
             sa.func.count(sa.distinct(sa.case((was_used, artifact)))),
-        ).where(
+            *ai_counts(created, viewed_by_other, was_used),
+        )
+        .join(Artifact, col(Artifact.id) == artifact)
+        .where(
             col(created.type) == CREATED,
             col(created.occurred_at) >= start,
             col(created.occurred_at) < end,
             _in_scope(created.person_id, team_ids, end),
         )
-    ).one()
-    return _int(row[0] or 0), _int(row[1] or 0), _int(row[2] or 0)
+        .group_by(col(Artifact.kind))
+        .order_by(col(Artifact.kind))
+    ).all()
+    return [KindCounts(str(kind), *(_int(n or 0) for n in counts)) for kind, *counts in rows]

@@ -33,6 +33,7 @@ from bot.domain.team_render import ORG, TeamReport, TeamWeek
 from bot.domain.weeks import Week, previous_weeks, week_of
 from bot.errors import NotFoundError, PermissionDeniedError, UsageError
 from bot.store import audit
+from bot.store.ai_marks import any_marked
 from bot.store.privacy_ledger import lock_week, record, released
 from bot.store.team_aggregates import (
     TeamNode,
@@ -139,9 +140,11 @@ def team_reports(
     decision = _Decision(max(effective_k(k), k), groups, {})
     for each, active in zip(involved, activity, strict=True):
         decision.decide(session, nodes, each, active, tz, now)
+    marks = any_marked(session)
     reports = []
     for name in wanted:
         report = _report(session, decision, groups[name], shown_weeks, trend_weeks, tz)
+        report = replace(report, ai_marks_in_org=marks)
         audit_report_view(
             session,
             actor=viewer.actor,

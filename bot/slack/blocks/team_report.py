@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.money import format_money
+from bot.domain.reflection import NO_AI_MARKS, ai_kind_phrase, ranked_ai_kinds
 from bot.domain.team_render import (
     TeamReport,
     TeamWeek,
@@ -36,9 +37,9 @@ def render_blocks(report: TeamReport) -> tuple[list[dict[str, Any]], str]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Team report: {report.title}", HEADER_TEXT)},
     ]
-    week_budget = MESSAGE_BLOCKS - 3
+    week_budget = MESSAGE_BLOCKS - 4
     for week in report.weeks[-week_budget:]:
-        blocks.append(_week_block(week))
+        blocks.append(_week_block(week, report.ai_marks_in_org))
     if report.trend:
         blocks.append(
             {
@@ -49,15 +50,20 @@ def render_blocks(report: TeamReport) -> tuple[list[dict[str, Any]], str]:
                 ),
             }
         )
-    blocks.append({"type": "context", "elements": [mrkdwn(privacy_line(report.k))]})
+    notes = [privacy_line(report.k)] + ([] if report.ai_marks_in_org else [NO_AI_MARKS])
+    blocks.append({"type": "context", "elements": [mrkdwn(note) for note in notes]})
     return blocks, clip(render_text(report), FALLBACK_TEXT)
 
 
-def _week_block(week: TeamWeek) -> dict[str, Any]:
+def _week_block(week: TeamWeek, ai_marks_in_org: bool) -> dict[str, Any]:
     title = f"*{week.week} · {week.week.label()}*"
     if week.figures is None:
         return {"type": "section", "text": mrkdwn(f"{title}\n{week.note}")}
     figures = week.figures
+    if ai_marks_in_org:  # the AI-assisted numbers lead, one kind a line
+        kinds = ranked_ai_kinds(figures.ai_by_kind)
+        lines = [f"• {ai_kind_phrase(k)}" for k in kinds] or ["• no AI-assisted artifacts"]
+        title += "\n*AI-assisted*\n" + "\n".join(lines)
     fields = [
         f"*Tokens*\n{display_count(figures.tokens)}",
         f"*Cost*\n{format_money(figures.cost_nanos)}",

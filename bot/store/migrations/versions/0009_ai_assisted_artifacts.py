@@ -41,10 +41,11 @@ _BUILTIN_RULES = (
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMNs: a default given as a SQL expression would make SQLite's batch mode
+    # copy the table and drop the old one, and with foreign keys on, dropping ``artifacts``
+    # would cascade to every event about an artifact. The literal '0' is false on both.
     with op.batch_alter_table("artifacts") as batch:
-        batch.add_column(
-            sa.Column("ai_assisted", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("ai_assisted", sa.Boolean(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("ai_tool", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("ai_marked_by", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("traits", sa.Text(), nullable=True))
