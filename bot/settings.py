@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     github_org: str | None = None
     github_enterprise: str | None = None
     github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_webhook_secret: str | None = None  # POST /webhooks/github (X-Hub-Signature-256)
     litellm_base_url: str | None = None
     litellm_api_key: str | None = None
     datadog_api_key: str | None = None
@@ -123,6 +124,7 @@ class Settings(BaseSettings):
         "github_token",
         "github_org",
         "github_enterprise",
+        "github_webhook_secret",
         "litellm_base_url",
         "litellm_api_key",
         "datadog_api_key",
@@ -152,6 +154,7 @@ class Settings(BaseSettings):
         "anthropic_admin_key",
         "cursor_admin_key",
         "github_token",
+        "github_webhook_secret",
         "litellm_api_key",
         "datadog_api_key",
         "datadog_app_key",

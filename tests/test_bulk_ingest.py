@@ -35,6 +35,7 @@ FIXTURE_OF = {
     "cursor": ["cursor-daily-usage-data.json", "cursor-filtered-usage-events.json"],
     "copilot": ["copilot-users-1-day.ndjson"],
     "datadog": ["datadog-dashboards-usage.json"],
+    "github": ["github-pull-request-records.json"],
 }
 VALID, REPEATED, INVALID = 14_000, 500, 500
 

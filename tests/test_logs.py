@@ -131,6 +131,8 @@ def test_secrets_are_masked_in_any_line(json_log: io.StringIO) -> None:
     assert "Bearer [redacted]" in entry["message"]
     assert "RuntimeError" in entry["exception"] and "[redacted slack]" in entry["exception"]
     assert redact("sk-proj-AbCdEf0123456789 used") == "[redacted key] used"
+    assert redact("token github_pat_11AAAAAA0example_x9") == "token [redacted github]"
+    assert redact("ghp_16C7e42F292c6912E7710c838347Ae178B4a!") == "[redacted github]!"
     for plain in ("no secrets in 2026-W47, 12 sent", "bearer token is not one of WEBHOOK_TOKENS"):
         assert redact(plain) == plain
 

@@ -202,3 +202,90 @@ def test_a_rate_limit_seen_by_one_caller_holds_every_caller_of_the_gate() -> Non
     assert time.slept == [5.0]
     gate.retry_after(3)
     assert gate.blocked_for() == 3.0  # another caller of the same gate now waits too
+
+
+# GitHub's rate-limit headers (ratelimit_headers) ------------------------------------------------
+
+EPOCH = 1_800_000_000.0
+
+
+def github_like(base: str, time: FakeTime, **kwargs: Any) -> Outbound:
+    time.now = EPOCH
+    return outbound(base, time, ratelimit_headers=True, wall_clock=time.clock, **kwargs)
+
+
+def spent(reset_in: int) -> dict[str, str]:
+    return {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(EPOCH) + reset_in)}
+
+
+def test_the_last_request_before_a_reset_holds_the_next_until_the_reset(
+    server: tuple[str, Scripted],
+) -> None:
+    base, script = server
+    script.answers = [(200, spent(30), [1]), (200, {"x-ratelimit-remaining": "4999"}, [2])]
+    time = FakeTime()
+    out = github_like(base, time)
+    assert out.get_json("/orgs/acme/repos") == [1]
+    assert time.slept == []  # the answer came back; only the next request waits
+    assert out.get_json("/orgs/acme/repos") == [2]
+    assert time.slept == [31.0]  # until the reset, and a second for clock skew
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_secondary_limit_waits_its_retry_after_and_is_not_a_refused_credential(
+    server: tuple[str, Scripted], status: int
+) -> None:
+    base, script = server
+    message = {"message": "You have exceeded a secondary rate limit. Please wait."}
+    script.answers = [(status, {"retry-after": "12"}, message), (200, {}, [1])]
+    time = FakeTime()
+    out = github_like(base, time)
+    assert out.get_json("/repos/acme/api/pulls") == [1]
+    assert time.slept == [12.0] and out.rate_limited == 1
+
+
+def test_a_secondary_limit_without_a_time_waits_a_minute_and_a_spent_limit_its_reset(
+    server: tuple[str, Scripted],
+) -> None:
+    base, script = server
+    script.answers = [
+        (403, {}, {"message": "You have exceeded a secondary rate limit."}),
+        (403, spent(100), {"message": "API rate limit exceeded for user ID 1."}),
+        (200, {}, [1]),
+    ]
+    time = FakeTime()
+    out = github_like(base, time)
+    assert out.get_json("/repos/acme/api/pulls") == [1]
+    # a minute, then (60 s later) the 40 s left before the reset, and a second for clock skew
+    assert time.slept == [60.0, 41.0] and out.rate_limited == 2
+
+
+def test_a_reset_beyond_the_longest_wait_stops_the_run_without_sending_more(
+    server: tuple[str, Scripted],
+) -> None:
+    base, script = server
+    script.answers = [(403, spent(3000), {"message": "API rate limit exceeded for user ID 1."})]
+    time = FakeTime()
+    out = github_like(base, time, max_wait=600)
+    with pytest.raises(BudgetExhaustedError, match="rate limit is spent until"):
+        out.get_json("/repos/acme/api/pulls")
+    with pytest.raises(BudgetExhaustedError):
+        out.get_json("/repos/acme/web/pulls")
+    assert len(script.seen) == 1 and time.slept == []
+
+
+def test_a_403_without_a_limit_is_still_a_refused_credential(
+    server: tuple[str, Scripted],
+) -> None:
+    base, script = server
+    script.answers = [
+        (
+            403,
+            {"x-ratelimit-remaining": "4990"},
+            {"message": "Resource not accessible by personal access token"},
+        )
+    ]
+    out = github_like(base, FakeTime())
+    with pytest.raises(CredentialRefusedError, match="Resource not accessible"):
+        out.get_json("/orgs/acme/repos")
+    assert len(script.seen) == 1

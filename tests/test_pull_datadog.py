@@ -301,7 +301,7 @@ def test_the_creator_s_dm_says_three_colleagues_opened_it(
         assert outcome.status == "sent"
         [dm] = slack.dms_to("U0ANA")
     assert_valid_message(dm.blocks, dm.text)
-    assert "1 dashboard created, 1 viewed by others." in dm.text
+    assert "Artifacts: 1 created, 1 opened by others" in dm.text
     assert "1 AI-assisted dashboard created, 1 opened by anyone else" in dm.text
     assert "opened by 3 colleagues" in dm.text
     blocks = json.dumps(dm.blocks, ensure_ascii=False)

@@ -15,7 +15,12 @@ from starlette.requests import Request
 from bot.context import AppContext
 from bot.errors import AuthError, PayloadTooLargeError
 from bot.http.webhooks import read_limited
-from bot.ingest.signatures import authenticate, verify_signature
+from bot.ingest.signatures import (
+    authenticate,
+    github_signature,
+    verify_github_signature,
+    verify_signature,
+)
 from bot.store.models import Event
 from tests.conftest import WEBHOOK_TOKEN, make_settings, serve_app
 from tests.helpers import dumps, usage_event
@@ -217,3 +222,22 @@ def test_a_lying_content_length_never_gets_more_than_the_limit_in(
         assert answer.decode() == "Invalid HTTP request received."
     with Session(context.engine) as session:
         assert session.exec(select(func.count()).select_from(Event)).one() == 0
+
+
+def test_github_signatures_match_githubs_documented_example() -> None:
+    # docs.github.com, "Validating webhook deliveries": this secret and payload give this header.
+    secret, body = "It's a Secret to Everybody", b"Hello, World!"
+    header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert github_signature(secret, body) == header
+    verify_github_signature(secret, header, body)
+    verify_github_signature(secret, header.upper().replace("SHA256=", "sha256="), body)
+    with pytest.raises(AuthError, match="does not match"):
+        verify_github_signature(secret, header, body + b" ")
+    with pytest.raises(AuthError, match="does not match"):
+        verify_github_signature("another secret", header, body)
+    with pytest.raises(AuthError, match="sha256="):
+        verify_github_signature(secret, header.replace("sha256", "sha1"), body)
+    with pytest.raises(AuthError, match="set GITHUB_WEBHOOK_SECRET"):
+        verify_github_signature(None, header, body)
+    with pytest.raises(AuthError, match="does not match"):
+        verify_github_signature(secret, "sha256=\udcff", body)  # never a crash

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlmodel import Session, func, select
 from bot.context import AppContext
 from bot.ingest import group_commit as group_commit_module
 from bot.ingest.adapters import ADAPTERS, adapter_for
+from bot.ingest.signatures import github_signature
 from bot.store.db import create_engine
 from bot.store.event_rows import PreparedBatch, prepare_batch, time_binder
 from bot.store.models import Event
@@ -38,6 +40,7 @@ from tests.conftest import FROZEN_NOW, WEBHOOK_TOKEN, make_settings, serve_app
 from tests.helpers import dumps, usage_event
 
 LIMIT = 16 * 1024
+GITHUB_SECRET = "github-webhook-secret"
 EXAMPLES = 20  # per property; three properties per route
 ROUTES = [f"/webhooks/{source}" for source in sorted(ADAPTERS)] + ["/v1/traces"]
 ALLOWED = {202, 400, 413, 415}
@@ -81,6 +84,11 @@ def send(
         headers["content-encoding"] = "gzip"
     elif encoding:
         headers["content-encoding"] = encoding
+    if route == "/webhooks/github":  # GitHub signs its deliveries instead
+        del headers["authorization"]
+        headers["x-github-event"] = "pull_request"
+        headers["x-github-delivery"] = str(uuid.uuid4())
+        headers["x-hub-signature-256"] = github_signature(GITHUB_SECRET, body)
     response = client.post(route, content=body, headers=headers)
     check(response)
 
@@ -104,7 +112,11 @@ def check(response: httpx.Response) -> None:
 def test_no_body_makes_a_5xx(route: str, database_url: str) -> None:
     engine = create_engine(database_url)
     context = AppContext(
-        make_settings(database_url, webhook_max_body_bytes=LIMIT), engine, lambda: FROZEN_NOW
+        make_settings(
+            database_url, webhook_max_body_bytes=LIMIT, github_webhook_secret=GITHUB_SECRET
+        ),
+        engine,
+        lambda: FROZEN_NOW,
     )
     property_settings = settings(max_examples=EXAMPLES, deadline=None, database=None)
     try:

@@ -7,7 +7,7 @@
 - ``runner``: one run of one source: plan, fetch, store through the ingest pipeline, record the
   outcome in ``source_state``;
 - one module per vendor: ``openai``, ``anthropic`` (also Claude Code), ``copilot``, ``cursor``,
-  ``litellm``, ``datadog`` (Audit Trail), ``google_drive`` (Drive audit);
+  ``litellm``, ``github`` (pull requests), ``datadog`` (Audit Trail), ``google_drive`` (Drive audit);
 - ``weekly_views``: views keyed once per viewer and week of ``ORG_TIMEZONE``.
 
 Every request goes through ``bot.outbound``; pages go to the adapters of DESIGN §3.5 and are not
@@ -21,6 +21,7 @@ from bot.connectors.base import Connector
 from bot.connectors.copilot import CopilotConnector
 from bot.connectors.cursor import CursorConnector
 from bot.connectors.datadog import DatadogConnector
+from bot.connectors.github import GitHubConnector
 from bot.connectors.google_drive import GoogleDriveConnector
 from bot.connectors.litellm import LiteLLMConnector
 from bot.connectors.openai import OpenAIConnector
@@ -30,6 +31,7 @@ CONNECTORS: tuple[Connector, ...] = (
     AnthropicConnector(),
     ClaudeCodeConnector(),
     CopilotConnector(),
+    GitHubConnector(),
     CursorConnector(),
     LiteLLMConnector(),
     DatadogConnector(),

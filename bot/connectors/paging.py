@@ -1,4 +1,5 @@
-"""Reading a vendor's paged listing through ``Outbound``: opaque cursors and id cursors.
+"""Reading a vendor's paged listing through ``Outbound``: opaque cursors, id cursors and
+``Link`` headers.
 
 A cursor that expired (410) restarts the listing from its first page: the pages already handed
 to the adapters upsert, so reading them again never doubles anything.
@@ -7,8 +8,9 @@ to the adapters upsert, so reading them again never doubles anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.errors import CursorExpiredError, RequestFailedError
 from bot.outbound.http import Outbound
@@ -87,6 +89,41 @@ def id_pages(
         if not page.get("has_more") or not isinstance(last_id, str):
             return
         after = last_id
+    raise RequestFailedError(
+        f"{outbound.name}: {url} did not end after {MAX_PAGES} pages", status=200
+    )
+
+
+def link_pages(
+    outbound: Outbound, url: str, params: Mapping[str, Any]
+) -> Generator[list[dict[str, Any]], None, None]:
+    """Each page of a listing that answers a JSON array and names the next page in its ``Link``
+    header (``<…>; rel="next"``, GitHub's REST API). The next link already holds the query; a
+    link to another host is refused (the credential would go with it). Stop reading whenever
+    enough has been read: no request is made for a page nobody asks for."""
+    following: str | None = url
+    query: Mapping[str, Any] | None = params
+    host = outbound.client.base_url.netloc.decode()
+    for _ in range(MAX_PAGES):
+        assert following is not None
+        response = outbound.request("GET", following, params=query)
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, list):
+            raise RequestFailedError(
+                f"{outbound.name}: {url} answered without a JSON array", status=200
+            )
+        yield [item for item in body if isinstance(item, dict)]
+        following = response.links.get("next", {}).get("url")
+        if not following:
+            return
+        if urlsplit(following).netloc not in {"", host}:
+            raise RequestFailedError(
+                f"{outbound.name}: {url} linked its next page on another host", status=200
+            )
+        query = None
     raise RequestFailedError(
         f"{outbound.name}: {url} did not end after {MAX_PAGES} pages", status=200
     )

@@ -22,7 +22,7 @@ from bot.errors import (
     UnknownSourceError,
     UnsupportedMediaError,
 )
-from bot.http import health, schema, slack_events, webhooks
+from bot.http import github, health, schema, slack_events, webhooks
 from bot.http.limits import BodyTimeoutError
 from bot.observability import exposition
 from bot.observability.logs import request_id
@@ -75,6 +75,7 @@ def build_http_app(context: AppContext, *, slack_probe: TokenProbe | None = None
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(exposition.router)
+    app.include_router(github.router)  # before /webhooks/{source}, which it would match
     app.include_router(webhooks.router)
     app.include_router(slack_events.router)
     schema.install(app)  # GET /schemas/usage-event.json; the /webhooks/usage body in /openapi.json

@@ -117,3 +117,24 @@ def authenticate(
     raise AuthError(
         "missing credentials: send Standard Webhooks headers or 'Authorization: Bearer <token>'"
     )
+
+
+def github_signature(secret: str, body: bytes) -> str:
+    """``X-Hub-Signature-256`` as GitHub computes it: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_github_signature(secret: str | None, header: str | None, body: bytes) -> None:
+    """Accept a GitHub delivery whose ``X-Hub-Signature-256`` matches ``secret``; else
+    ``AuthError`` saying what is wrong (never the value expected)."""
+    if not secret:
+        raise AuthError("GitHub webhooks are disabled: set GITHUB_WEBHOOK_SECRET")
+    if not header:
+        raise AuthError("missing X-Hub-Signature-256 header")
+    scheme, _, value = header.strip().partition("=")
+    if scheme.lower() != "sha256" or not value:
+        raise AuthError("X-Hub-Signature-256 must be 'sha256=<hex HMAC-SHA256 of the body>'")
+    expected = github_signature(secret, body).encode()
+    offered = ("sha256=" + value.strip().lower()).encode("utf-8", "replace")
+    if not hmac.compare_digest(expected, offered):
+        raise AuthError("X-Hub-Signature-256 does not match GITHUB_WEBHOOK_SECRET")

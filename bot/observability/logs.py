@@ -9,8 +9,8 @@
 
 ``request_id`` comes from the request being served (``bot.observability.requests``);
 ``source`` and ``outcome`` from a call's ``extra={…}`` where the code knows them. Whatever a
-line says, credentials in it (Slack tokens, ``whsec_`` secrets, bearer tokens, API keys) are
-masked before it is written: a secret must not reach a log even by mistake.
+line says, credentials in it (Slack tokens, ``whsec_`` secrets, bearer tokens, API keys, GitHub
+tokens) are masked before it is written: a secret must not reach a log even by mistake.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _SECRETS = re.compile(
     r"(?P<slack>xox[abepors]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)"
     r"|(?P<whsec>whsec_[A-Za-z0-9+/=]+)"
     r"|(?P<key>\bsk-[A-Za-z0-9_-]{8,})"
+    r"|(?P<github>\bgithub_pat_[A-Za-z0-9_]{8,}|\bgh[pousr]_[A-Za-z0-9]{8,})"
     # a bearer credential: 8+ characters with a digit or punctuation, so "bearer tokens are
     # not accepted" stays readable
     r"|(?P<bearer>(?i:bearer)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,})"

@@ -11,6 +11,13 @@ them; optional pacing), counts against a per-run request budget, and is retried 
     410            → CursorExpiredError (the caller starts its listing again)
     other 4xx      → RequestFailedError with the destination's own short reason
 
+A destination that reports its rate limit in headers, as GitHub does (``ratelimit_headers``),
+is owed more: when an answer says ``x-ratelimit-remaining: 0``, no request goes out before
+``x-ratelimit-reset`` (Unix seconds); a ``403`` or ``429`` with ``retry-after``, a spent limit or
+a "secondary rate limit" message is rate limiting, not a refused credential (``retry-after``
+first, else the reset, else a minute). A wait longer than ``max_wait`` is not sat through: the
+run stops with ``BudgetExhaustedError`` and the next one goes on from its checkpoint.
+
 No message ever holds a credential: requests are described by method, host and path only.
 """
 
@@ -33,7 +40,7 @@ from bot.errors import (
     UnavailableError,
 )
 from bot.observability import metrics
-from bot.outbound.gate import RateGate
+from bot.outbound.gate import MAX_RETRY_AFTER, RateGate
 from bot.outbound.retry import (
     DEFAULT_POLICY,
     DEFAULT_RETRY_AFTER,
@@ -44,6 +51,7 @@ from bot.outbound.retry import (
 
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
 REASON_CHARS = 200  # of a refusal's body, in an error message
+SECONDARY_LIMIT_WAIT = 60.0  # seconds, when a secondary limit names no time (GitHub's advice)
 
 
 class Outbound:
@@ -59,6 +67,9 @@ class Outbound:
         paced: bool = False,
         budget: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ratelimit_headers: bool = False,
+        max_wait: float = MAX_RETRY_AFTER,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self.client = client
@@ -67,8 +78,12 @@ class Outbound:
         self.paced = paced
         self.budget = budget
         self.sleep = sleep
+        self.ratelimit_headers = ratelimit_headers
+        self.max_wait = max_wait
+        self.wall_clock = wall_clock
         self.requests_made = 0
-        self.rate_limited = 0  # 429s seen, for metrics and tests
+        self.rate_limited = 0  # 429s (and rate-limiting 403s) seen, for metrics and tests
+        self._spent_until: float | None = None  # Unix seconds: the limit resets then
 
     def request(
         self,
@@ -147,13 +162,63 @@ class Outbound:
             raise BudgetExhaustedError(
                 f"{self.name}: the budget of {self.budget} requests for this run is spent"
             )
+        if self._spent_until is not None and self.wall_clock() < self._spent_until:
+            raise self._spent_error()
         self.requests_made += 1
+
+    def _spent_error(self) -> BudgetExhaustedError:
+        assert self._spent_until is not None
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(self._spent_until))
+        return BudgetExhaustedError(
+            f"{self.name}: the API rate limit is spent until {until}, longer than this run "
+            f"waits ({self.max_wait:g} s); the next run goes on from here"
+        )
+
+    def _limit_reset_in(self, response: httpx.Response) -> float | None:
+        """Seconds until the rate limit resets when the answer says it is spent, else ``None``."""
+        if response.headers.get("x-ratelimit-remaining", "").strip() != "0":
+            return None
+        reset = response.headers.get("x-ratelimit-reset", "").strip()
+        if not (reset.isascii() and reset.isdigit()) or len(reset) > 12:
+            return None
+        return max(float(reset) - self.wall_clock(), 0.0) + 1.0  # a second for clock skew
+
+    def _hold_until_reset(self, wait: float) -> None:
+        """No request before the limit resets; past ``max_wait`` the next one stops the run."""
+        if wait > self.max_wait:
+            self._spent_until = self.wall_clock() + wait
+        else:
+            self.gate.retry_after(wait)
+
+    def _rate_limited(self, method: str, where: str, status: int, response: httpx.Response) -> None:
+        """For ``ratelimit_headers`` destinations: raise when a 403/429 is rate limiting."""
+        wait = retry_after_seconds(response.headers)
+        if wait is None:
+            wait = self._limit_reset_in(response)
+            if wait is None and "rate limit" in _reason(response).lower():
+                wait = SECONDARY_LIMIT_WAIT
+        if wait is None:
+            return
+        self.rate_limited += 1
+        if wait > self.max_wait:
+            self._spent_until = self.wall_clock() + wait
+            raise self._spent_error()
+        metrics.count_rate_limited(self.name, method, wait)
+        raise RateLimitedError(
+            f"{where} was rate limited ({status}{_reason(response)})", retry_after=wait
+        )
 
     def _check(self, method: str, url: str, response: httpx.Response) -> None:
         status = response.status_code
+        if self.ratelimit_headers and status < 400:
+            reset_in = self._limit_reset_in(response)
+            if reset_in is not None:  # that was the last request before the reset
+                self._hold_until_reset(reset_in)
         if status < 400:
             return
         where = f"{self.name}: {method} {_where(self.client, url)}"
+        if self.ratelimit_headers and status in {403, 429}:
+            self._rate_limited(method, where, status, response)
         wait = retry_after_seconds(response.headers)
         if status == 429:
             self.rate_limited += 1

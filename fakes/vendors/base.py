@@ -32,6 +32,7 @@ class Fault:
     status: int
     retry_after: int | None = None
     path: str | None = None  # only requests to this path (prefix); None = any
+    message: str = "scripted failure"
 
 
 @dataclass
@@ -75,10 +76,11 @@ class FakeVendor:
         times: int = 1,
         retry_after: int | None = None,
         path: str | None = None,
+        message: str = "scripted failure",
     ) -> None:
-        """The next ``times`` requests (to ``path``) answer ``status``."""
+        """The next ``times`` requests (to ``path``) answer ``status`` (with ``message``)."""
         for _ in range(times):
-            self.faults.append(Fault(status, retry_after, path))
+            self.faults.append(Fault(status, retry_after, path, message))
 
     def expire_cursors(self) -> None:
         """Every cursor handed out so far answers 410 from now on."""
@@ -158,9 +160,7 @@ class FakeVendor:
                         self._blocked_until = max(
                             self._blocked_until, request.at + fault.retry_after
                         )
-                raise HttpError(
-                    fault.status, self.error_body(fault.status, "scripted failure"), headers
-                )
+                raise HttpError(fault.status, self.error_body(fault.status, fault.message), headers)
             routed = self.route(request)
             return routed if isinstance(routed, Answer) else Answer(200, routed)
         except HttpError as exc:

@@ -66,6 +66,7 @@ VALID_BODIES: dict[str, list[tuple[str, str]]] = {
         ((FIXTURES / "datadog-audit-events-search.json").read_text(), JSON),
     ],
     "google-drive": [((FIXTURES / "google-drive-activities.json").read_text(), JSON)],
+    "github": [((FIXTURES / "github-pull-request-records.json").read_text(), JSON)],
 }
 
 

@@ -19,6 +19,7 @@ from bot.ingest.adapters import (
     datadog,
     datadog_audit,
     generic,
+    github,
     google_drive,
     litellm,
     litellm_daily,
@@ -40,6 +41,7 @@ ADAPTERS: dict[str, Adapter] = {
     cursor.SOURCE: cursor.parse,
     copilot.SOURCE: copilot.parse,
     datadog.SOURCE: datadog_audit.parse_either,  # Audit Trail events or dashboard usage
+    github.SOURCE: github.parse,
     google_drive.SOURCE: google_drive.parse,
 }
 
@@ -53,6 +55,7 @@ RECORD_READERS: dict[str, RecordReader] = {
     cursor.SOURCE: cursor.records,
     copilot.SOURCE: copilot.records,
     datadog.SOURCE: datadog_audit.records_either,
+    github.SOURCE: github.records,
     google_drive.SOURCE: google_drive.records,
 }
 
