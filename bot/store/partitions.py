@@ -165,7 +165,7 @@ def create_month(connection: Connection, month: Month) -> bool:
         f"ALTER TABLE {month.table} ADD CONSTRAINT {month.table}_range CHECK "
         f"(occurred_at >= {_literal(month.start)} AND occurred_at < {_literal(month.end)})"
     )
-    connection.exec_driver_sql(f"ALTER TABLE {PARENT} ATTACH PARTITION {month.table} {bounds}")
+    connection.exec_driver_sql(f"ALTER TABLE {PARENT} ATTACH PARTITION {month.table} FOR VALUES {bounds}")
     connection.exec_driver_sql(f"ALTER TABLE {month.table} DROP CONSTRAINT {month.table}_range")
     return True
 
