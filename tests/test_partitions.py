@@ -86,7 +86,9 @@ def test_events_is_partitioned_by_month_with_a_default_partition(engine: Engine)
             )
         ).one()
         primary_key = connection.execute(
-            sa.text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'events_pkey'")
+            sa.text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'events_pkey'"
+            )
         ).scalar_one()
         default = connection.execute(
             sa.text(
@@ -268,7 +270,7 @@ def test_the_purge_drops_whole_months_and_the_weekly_totals_equal_the_facts(
     assert left == ["made-2", "nov-w44", "nov-w45", "seen"]
     # W44's October part so far; its artifact was seen by Bob on Nov 1, still stored.
     assert _totals(engine) == {
-        "2026-W41": facts_before["2026-W41"][:3] + (0, 0),
+        "2026-W41": (*facts_before["2026-W41"][:3], 0, 0),
         "2026-W44": (400, 4, 1, 1, 1),
     }
 

@@ -57,8 +57,7 @@ _PG_INSERT = (
     " WHERE stored.source = new.source AND stored.key = new.key) RETURNING source, key"
 )
 _PG_UNCLAIM = (
-    "DELETE FROM event_claims WHERE (source, key) IN"
-    " (SELECT * FROM unnest(%b::text[], %b::text[]))"
+    "DELETE FROM event_claims WHERE (source, key) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
 )
 _PG_PAGE_ROWS = 5000
 _SQLITE_MAX_ROWS = 1024  # rows in one INSERT statement

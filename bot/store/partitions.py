@@ -29,7 +29,7 @@ Why and how (migration 0010 builds it; SQLite keeps one plain table):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,26 +99,34 @@ def is_partitioned(connection: Connection) -> bool:
 
 def months(connection: Connection) -> list[Month]:
     """The month partitions of ``events``, oldest first."""
-    names = connection.execute(
-        sa.text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = to_regclass(:parent)"
-        ),
-        {"parent": PARENT},
-    ).scalars()
+    names: Sequence[str] = (
+        connection.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass(:parent)"
+            ),
+            {"parent": PARENT},
+        )
+        .scalars()
+        .all()
+    )
     found = [month_of_table(str(name)) for name in names]
     return sorted(month for month in found if month is not None)
 
 
 def months_in_default(connection: Connection, start: datetime, end: datetime) -> list[Month]:
     """The months that rows of the default partition with ``start <= occurred_at < end`` are in."""
-    rows = connection.execute(
-        sa.text(
-            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {DEFAULT} "
-            "WHERE occurred_at >= :start AND occurred_at < :end"
-        ),
-        {"start": start, "end": end},
-    ).scalars()
+    rows: Sequence[datetime] = (
+        connection.execute(
+            sa.text(
+                f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {DEFAULT} "
+                "WHERE occurred_at >= :start AND occurred_at < :end"
+            ),
+            {"start": start, "end": end},
+        )
+        .scalars()
+        .all()
+    )
     return sorted(Month(day.year, day.month) for day in rows)
 
 
@@ -165,7 +173,9 @@ def create_month(connection: Connection, month: Month) -> bool:
         f"ALTER TABLE {month.table} ADD CONSTRAINT {month.table}_range CHECK "
         f"(occurred_at >= {_literal(month.start)} AND occurred_at < {_literal(month.end)})"
     )
-    connection.exec_driver_sql(f"ALTER TABLE {PARENT} ATTACH PARTITION {month.table} FOR VALUES {bounds}")
+    connection.exec_driver_sql(
+        f"ALTER TABLE {PARENT} ATTACH PARTITION {month.table} FOR VALUES {bounds}"
+    )
     connection.exec_driver_sql(f"ALTER TABLE {month.table} DROP CONSTRAINT {month.table}_range")
     return True
 

@@ -81,9 +81,13 @@ def upgrade() -> None:
     op.execute("CREATE TABLE events_default PARTITION OF events DEFAULT")
     now = _month_index(datetime.now(UTC))
     horizon = now + MONTHS_AHEAD + 1
-    present = bind.exec_driver_sql(
-        f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {OLD}"
-    ).scalars()
+    present: Sequence[datetime] = (
+        bind.exec_driver_sql(
+            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {OLD}"
+        )
+        .scalars()
+        .all()
+    )
     wanted = {_month_index(day) for day in present} | set(range(now, horizon))
     for index in sorted(month for month in wanted if month < horizon):
         start, end = _month_start(index), _month_start(index + 1)
