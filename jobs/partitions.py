@@ -1,7 +1,7 @@
-"""The daily partition upkeep on PostgreSQL (``bot.store.partitions``): the current month and the
-next ``MONTHS_AHEAD`` get their partitions before any event of theirs arrives, and rows waiting
-in the default partition for a month still inside the retention period move into a partition
-of their own. SQLite: nothing to do.
+"""The daily partition upkeep on PostgreSQL (``bot.store.partitions``): every month from the one
+the retention cutoff falls in to ``MONTHS_AHEAD`` after the current one has its partition before
+events of it arrive (a backfill within the retention period included), and rows that waited in
+the default partition for one of those months move into it. SQLite: nothing to do.
 
 One month per transaction, each waiting at most ``partitions.LOCK_TIMEOUT`` for its locks; a
 month that could not be made is tried again on the next run (its events wait in the default
@@ -28,17 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def months_wanted(engine: Engine, *, now: datetime) -> list[Month]:
-    """The months that should have a partition at ``now`` (those already made included)."""
+    """The months that should have a partition at ``now`` (those already made included): from
+    the one the retention cutoff falls in (a backfill of the retention period lands in its own
+    month) to ``MONTHS_AHEAD`` after the current one."""
     with Session(engine) as session:
-        connection = session.connection()
-        if not partitions.is_partitioned(connection):
+        if not partitions.is_partitioned(session.connection()):
             return []
         oldest = Month.of(now - timedelta(days=retention_days(session)))
-        current = Month.of(now)
-        wanted = {current.shift(ahead) for ahead in range(MONTHS_AHEAD + 1)}
-        last = current.shift(MONTHS_AHEAD)
-        wanted.update(partitions.months_in_default(connection, oldest.start, last.end))
-    return sorted(wanted)
+    last = Month.of(now).shift(MONTHS_AHEAD)
+    wanted = [oldest]
+    while wanted[-1] < last:
+        wanted.append(wanted[-1].shift(1))
+    return wanted
 
 
 def make_partitions(engine: Engine, *, now: datetime) -> list[Month]:

@@ -112,8 +112,10 @@ def test_the_upkeep_makes_this_month_and_the_next_ones_once(
     if engine.dialect.name == "sqlite":
         assert made == []  # one table, nothing to make
         return
+    # From the month of the retention cutoff (180 days back: May 2026) to three months ahead.
     current = Month.of(FROZEN_NOW)
-    wanted = {current.shift(ahead).table for ahead in range(MONTHS_AHEAD + 1)}
+    wanted = {current.shift(months).table for months in range(-6, MONTHS_AHEAD + 1)}
+    assert current.shift(-6) == Month(2026, 5)
     assert wanted <= _partition_tables(engine)
     assert {m.table for m in made} <= wanted
     assert run_partition_upkeep(context) == []  # already there

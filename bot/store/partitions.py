@@ -114,22 +114,6 @@ def months(connection: Connection) -> list[Month]:
     return sorted(month for month in found if month is not None)
 
 
-def months_in_default(connection: Connection, start: datetime, end: datetime) -> list[Month]:
-    """The months that rows of the default partition with ``start <= occurred_at < end`` are in."""
-    rows: Sequence[datetime] = (
-        connection.execute(
-            sa.text(
-                f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {DEFAULT} "
-                "WHERE occurred_at >= :start AND occurred_at < :end"
-            ),
-            {"start": start, "end": end},
-        )
-        .scalars()
-        .all()
-    )
-    return sorted(Month(day.year, day.month) for day in rows)
-
-
 def _literal(instant: datetime) -> str:
     return f"'{instant.astimezone(UTC).isoformat(' ')}'"
 
