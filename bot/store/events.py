@@ -51,10 +51,11 @@ _PG_CLAIM = (
     " AS claim(source, key) ORDER BY 1, 2 ON CONFLICT DO NOTHING"
 )
 _PG_INSERT = (
-    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT * FROM unnest("
+    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT new.* FROM unnest("
     + ", ".join(f"%b::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in COLUMNS)
-    + f") AS new({', '.join(COLUMNS)}) WHERE NOT EXISTS (SELECT 1 FROM events AS stored"
-    " WHERE stored.source = new.source AND stored.key = new.key) RETURNING source, key"
+    + f") AS new({', '.join(COLUMNS)}) LEFT JOIN LATERAL (SELECT 1 AS found FROM events AS stored"
+    " WHERE stored.source = new.source AND stored.key = new.key LIMIT 1) AS stored ON true"
+    " WHERE stored.found IS NULL RETURNING source, key"
 )
 _PG_UNCLAIM = (
     "DELETE FROM event_claims WHERE (source, key) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
