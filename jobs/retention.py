@@ -137,7 +137,13 @@ def _drop_oldest_month(
     engine: Engine, report: PurgeReport, *, now: datetime, tz: tzinfo, batch_size: int
 ) -> bool:
     """Fold the oldest month partition wholly before the horizon into the weekly totals and drop
-    it; False when there is none."""
+    it; False when there is none.
+
+    The month is locked against writes first (reads go on), so no row arrives or changes between
+    the fold and the drop; the drop itself needs ``events`` to itself for a moment. Each lock is
+    waited for at most ``partitions.LOCK_TIMEOUT``: past it (or if PostgreSQL finds a deadlock
+    with a writer waiting on the month) the whole transaction rolls back, fold included, and the
+    next run tries again."""
     with transaction(engine) as session:
         retention.lock_purge(session, PURGE_LOCK_KEY)
         connection = session.connection()

@@ -29,6 +29,7 @@ from bot.store.people import person_by_email
 from bot.store.workspace import RETENTION_DAYS, set_setting
 from jobs.partitions import make_partitions, run_partition_upkeep
 from jobs.retention import purge_events, run_retention
+from jobs.scheduler import PARTITIONS_ID, add_partition_upkeep, build_scheduler
 from tests.conftest import FROZEN_NOW
 from tests.helpers import artifact_event, dumps, usage_event
 
@@ -125,6 +126,15 @@ def test_the_upkeep_makes_this_month_and_the_next_ones_once(
         engine
     )
     assert make_partitions(engine, now=FROZEN_NOW + timedelta(days=400)) == []
+
+
+def test_the_scheduler_runs_the_upkeep_on_postgresql_only(
+    engine: Engine, context: AppContext
+) -> None:
+    scheduler = build_scheduler()
+    added = add_partition_upkeep(scheduler, context, first_run=FROZEN_NOW)
+    assert added is (engine.dialect.name == "postgresql")
+    assert [job.id for job in scheduler.get_jobs()] == ([PARTITIONS_ID] if added else [])
 
 
 @postgres_only
