@@ -13,8 +13,10 @@ wholly before it is folded week by week (an ISO week cut by a month boundary is 
 parts, each added once) and dropped, in one transaction that holds off writes to that month.
 Rows before the horizon that sit in the default partition (a late backfill) go week by week as
 on SQLite. So an event is kept until its whole month is past the retention period: at most a
-month longer than on SQLite, and never less. Each run that purged anything is written to the audit log as
-``retention.purge`` with its counts. ``ai-roi db purge [--dry-run]`` runs it on demand.
+month longer than on SQLite, and never less; the report's ``cutoff`` is that month's start.
+
+Each run that purged anything is written to the audit log as ``retention.purge`` with its
+counts. ``ai-roi db purge [--dry-run]`` runs it on demand.
 """
 
 from __future__ import annotations
