@@ -5,8 +5,18 @@ Week by week, oldest first, one transaction per week: the events about to go are
 ``weekly_totals`` (``bot.store.retention``), deleted in batches, and the artifacts that lost their
 last event are deleted with them. A crash leaves whole weeks either purged and counted or
 untouched. On PostgreSQL a transaction-scoped advisory lock keeps two replicas from folding the
-same week twice. Each run that purged anything is written to the audit log as
-``retention.purge`` with its counts. ``ai-roi db purge [--dry-run]`` runs it on demand.
+same week twice.
+
+On PostgreSQL events are partitioned by month (``bot.store.partitions``), and they go a month at
+a time: the horizon is the start of the UTC month the cutoff falls in, and each month partition
+wholly before it is folded week by week (an ISO week cut by a month boundary is folded in two
+parts, each added once) and dropped, in one transaction that holds off writes to that month.
+Rows before the horizon that sit in the default partition (a late backfill) go week by week as
+on SQLite. So an event is kept until its whole month is past the retention period: at most a
+month longer than on SQLite, and never less; the report's ``cutoff`` is that month's start.
+
+Each run that purged anything is written to the audit log as ``retention.purge`` with its
+counts. ``ai-roi db purge [--dry-run]`` runs it on demand.
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.domain.weeks import week_of
-from bot.store import audit, retention
+from bot.store import audit, partitions, retention
 from bot.store.db import transaction
+from bot.store.partitions import Month
 from bot.store.workspace import retention_days
 
 log = logging.getLogger(__name__)
@@ -70,12 +81,18 @@ def purge_events(
     """Purge events older than the workspace's retention period as of ``now``."""
     with Session(engine) as session:
         days = retention_days(session)
-    report = PurgeReport(cutoff=now - timedelta(days=days), retention_days=days, dry_run=dry_run)
+        by_month = partitions.is_partitioned(session.connection())
+    cutoff = now - timedelta(days=days)
+    if by_month:
+        cutoff = Month.of(cutoff).start
+    report = PurgeReport(cutoff=cutoff, retention_days=days, dry_run=dry_run)
     if dry_run:
         with Session(engine) as session:
             report.events, _, report.artifacts = retention.count_before(session, report.cutoff)
             report.weeks = _weeks_before(session, report.cutoff, tz)
         return report
+    while by_month and _drop_oldest_month(engine, report, now=now, tz=tz, batch_size=batch_size):
+        pass
     while _purge_oldest_week(engine, report, now=now, tz=tz, batch_size=batch_size):
         pass
     if report.events:
@@ -118,6 +135,47 @@ def _purge_oldest_week(
     return True
 
 
+def _drop_oldest_month(
+    engine: Engine, report: PurgeReport, *, now: datetime, tz: tzinfo, batch_size: int
+) -> bool:
+    """Fold the oldest month partition wholly before the horizon into the weekly totals and drop
+    it; False when there is none.
+
+    The month is locked against writes first (reads go on), so no row arrives or changes between
+    the fold and the drop; the drop itself needs ``events`` to itself for a moment. Each lock is
+    waited for at most ``partitions.LOCK_TIMEOUT``: past it (or if PostgreSQL finds a deadlock
+    with a writer waiting on the month) the whole transaction rolls back, fold included, and the
+    next run tries again."""
+    with transaction(engine) as session:
+        retention.lock_purge(session, PURGE_LOCK_KEY)
+        connection = session.connection()
+        expired = [m for m in partitions.months(connection) if m.end <= report.cutoff]
+        if not expired:
+            return False
+        month = expired[0]
+        partitions.lock_ddl(connection)
+        partitions.lock_month(connection, month)
+        artifact_ids: set[int] = set()
+        week = week_of(month.start, tz)
+        while (bounds := week.bounds(tz))[0] < month.end:
+            start, end = max(bounds[0], month.start), min(bounds[1], month.end)
+            max_id = retention.last_event_id(session, start, end)
+            if max_id is not None:
+                purge = retention.PurgeRange(str(week), *bounds, start, end, max_id)
+                report.person_weeks += retention.fold_into_weekly_totals(session, purge, now=now)
+                artifact_ids.update(retention.artifacts_in(session, purge))
+                if str(week) not in report.weeks:
+                    report.weeks.append(str(week))
+            week = week.shift(1)
+        report.events += partitions.count_rows(connection, month)
+        partitions.drop_month(connection, month)
+        report.artifacts += retention.delete_orphaned_artifacts(
+            session, sorted(artifact_ids), batch_size=batch_size
+        )
+        log.info("retention: dropped the events of %s (partition %s)", month, month.table)
+    return True
+
+
 def _weeks_before(session: Session, cutoff: datetime, tz: tzinfo) -> list[str]:
     weeks: list[str] = []
     oldest = retention.oldest_event_before(session, cutoff)
@@ -130,6 +188,12 @@ def _weeks_before(session: Session, cutoff: datetime, tz: tzinfo) -> list[str]:
 
 
 def run_retention(context: AppContext, *, dry_run: bool = False) -> PurgeReport:
+    """The purge as of the context's clock; on PostgreSQL the months ahead are made first
+    (``jobs.partitions``), so ``ai-roi db purge`` run from cron keeps them too."""
+    if not dry_run:
+        from jobs.partitions import run_partition_upkeep
+
+        run_partition_upkeep(context)
     return purge_events(
         context.engine, now=context.clock(), tz=context.settings.timezone, dry_run=dry_run
     )

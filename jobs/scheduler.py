@@ -28,6 +28,7 @@ SLACK_SYNC_ID = "slack_directory_sync"  # daily at 04:00 UTC, and once at start-
 RETENTION_ID = "retention_purge"  # daily at 03:30 UTC
 PULL_TICK_ID = "pull_connectors"  # every few minutes: the pull sources that are due
 PULL_TICK_MINUTES = 5
+PARTITIONS_ID = "event_partitions"  # PostgreSQL: daily at 03:00 UTC, and once at start-up
 DAILY_MISFIRE_GRACE_SECONDS = 6 * 60 * 60
 
 
@@ -121,6 +122,30 @@ def add_pull_tick(
     return True
 
 
+def add_partition_upkeep(
+    scheduler: BackgroundScheduler, context: AppContext, *, first_run: datetime | None = None
+) -> bool:
+    """On PostgreSQL: the event partitions of this month and the next ones, made daily and right
+    away (``jobs.partitions``). Whether it was added (not on SQLite, which has no partitions)."""
+    from jobs.partitions import run_partition_upkeep_safely
+
+    if context.engine.dialect.name != "postgresql":
+        return False
+    scheduler.add_job(
+        run_partition_upkeep_safely,
+        CronTrigger(hour=3, minute=0, timezone=UTC),
+        args=[context],
+        id=PARTITIONS_ID,
+        name="event partitions for the months ahead",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=DAILY_MISFIRE_GRACE_SECONDS,
+        next_run_time=first_run or datetime.now(UTC),
+    )
+    return True
+
+
 def run_tick_safely(context: AppContext, stopping: threading.Event) -> TickReport | None:
     """A tick that logs its failure with the traceback and lets the next tick try again."""
     try:
@@ -157,11 +182,13 @@ def start_scheduler(
     add_digest_tick(scheduler, lambda: run(stopping))
     add_daily_jobs(scheduler, context)
     pulling = add_pull_tick(scheduler, context)
+    partitioned = add_partition_upkeep(scheduler, context)
     scheduler.start()
     log.info(
-        "scheduler started: digest tick now and at every full hour (UTC); retention purge daily%s%s",
+        "scheduler started: digest tick now and at every full hour (UTC); retention purge daily%s%s%s",
         "; Slack directory sync now and daily" if context.settings.slack_bot_token else "",
         "; pull connectors now and every 5 minutes when due" if pulling else "",
+        "; event partitions for the months ahead now and daily" if partitioned else "",
     )
     return DigestScheduler(scheduler, stopping)
 

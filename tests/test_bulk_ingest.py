@@ -34,8 +34,9 @@ FIXTURE_OF = {
     "claude-code": ["claude-code-analytics-report.json"],
     "cursor": ["cursor-daily-usage-data.json", "cursor-filtered-usage-events.json"],
     "copilot": ["copilot-users-1-day.ndjson"],
-    "datadog": ["datadog-dashboards-usage.json"],
+    "datadog": ["datadog-dashboards-usage.json", "datadog-audit-events-search.json"],
     "github": ["github-pull-request-records.json"],
+    "google-drive": ["google-drive-activities.json"],
 }
 VALID, REPEATED, INVALID = 14_000, 500, 500
 

@@ -25,8 +25,12 @@ from tests.helpers import artifact_event, dumps, usage_event
 
 ANA = "ana@example.com"
 BOB = "bob@example.com"
-# FROZEN_NOW is Wed 2026-11-25 12:00 UTC; 30 days back is Mon 2026-10-26 12:00, inside 2026-W44.
-CUTOFF = FROZEN_NOW - timedelta(days=30)
+# The purges run on 2026-12-01 00:00 UTC with 30 days of retention: the cutoff, Sunday
+# 2026-11-01 00:00, is a month boundary inside 2026-W44 (Oct 26 – Nov 1), where SQLite (by the
+# cutoff) and PostgreSQL (by whole months) purge the same events. How the two differ between
+# month boundaries is tested below and in tests/test_partitions.py.
+PURGED_AT = datetime(2026, 12, 1, tzinfo=UTC)
+CUTOFF = PURGED_AT - timedelta(days=30)
 
 
 def _events() -> list[dict[str, object]]:
@@ -44,9 +48,12 @@ def _events() -> list[dict[str, object]]:
                 cost_usd="0.50",
             )
         )
-    # W44 straddles the cutoff: one event before it (Monday 08:00), one after (Tuesday, above).
+    # W44 straddles the cutoff: two events before it (Monday 08:00, Tuesday above), one after.
     events.append(
         usage_event("u44-early", ANA, "2026-10-26T08:00:00Z", input_tokens=500, output_tokens=5)
+    )
+    events.append(
+        usage_event("u44-late", ANA, "2026-11-01T08:00:00Z", input_tokens=300, output_tokens=3)
     )
     events += [
         artifact_event(
@@ -99,16 +106,16 @@ def _baseline(engine: Engine, week: int) -> dict[str, object]:
 
 def test_purge_keeps_weekly_totals_and_the_baseline(loaded: Engine) -> None:
     baselines = {week: _baseline(loaded, week) for week in (44, 45, 46, 47, 48)}
-    assert baselines[45]["tokens_by_week"] == [41_041, 42_042, 43_043, 44_549]  # W41…W44
+    assert baselines[45]["tokens_by_week"] == [41_041, 42_042, 43_043, 44_852]  # W41…W44
 
-    report = purge_events(loaded, now=FROZEN_NOW, tz=UTC, batch_size=2)
+    report = purge_events(loaded, now=PURGED_AT, tz=UTC, batch_size=2)
 
     assert report.cutoff == CUTOFF
     assert report.weeks == ["2026-W36", "2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
-    assert report.events == 12 and report.artifacts == 2 and report.person_weeks == 5
+    assert report.events == 13 and report.artifacts == 2 and report.person_weeks == 5
     with Session(loaded) as session:
         left = session.exec(select(Event.key).order_by(col(Event.key))).all()
-        assert left == ["u44", "u45", "u46", "u47", "v3"]
+        assert left == ["u44-late", "u45", "u46", "u47", "v3"]
         assert sorted(session.exec(select(Artifact.external_id)).all()) == ["dash-3"]
         ana = person_by_email(session, ANA)
         totals = {
@@ -125,35 +132,35 @@ def test_purge_keeps_weekly_totals_and_the_baseline(loaded: Engine) -> None:
             1,
             1,
         )
-        assert totals["2026-W44"].input_tokens == 500  # only the part before the cutoff so far
+        assert totals["2026-W44"].input_tokens == 44_500  # only the part before the cutoff so far
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "retention.purge")).one()
         details = json.loads(audit.details or "{}")
-        assert details["events"] == 12 and details["artifacts"] == 2
+        assert details["events"] == 13 and details["artifacts"] == 2
         assert ANA not in (audit.details or "")
     for week, baseline in baselines.items():
         assert _baseline(loaded, week) == baseline, week
 
     # Idempotent: nothing older than the cutoff is left, nothing changes, nothing is audited.
-    again = purge_events(loaded, now=FROZEN_NOW, tz=UTC)
+    again = purge_events(loaded, now=PURGED_AT, tz=UTC)
     assert again.events == 0 and again.weeks == []
     with Session(loaded) as session:
         assert len(session.exec(select(AuditEntry)).all()) == 2  # the setting and one purge
 
-    # Days later the rest of W44 goes too; its totals add up, the baselines stay.
-    later = purge_events(loaded, now=FROZEN_NOW + timedelta(days=3), tz=UTC)
-    assert later.weeks == ["2026-W44"] and later.events == 1
+    # A month later the rest of W44 goes too; its totals add up, the baselines stay.
+    later = purge_events(loaded, now=PURGED_AT + timedelta(days=31), tz=UTC)
+    assert later.weeks == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"] and later.events == 5
     with Session(loaded) as session:
         w44 = session.get(WeeklyTotal, (person_by_email(session, ANA).id, "2026-W44"))
-        assert w44 is not None and (w44.input_tokens, w44.output_tokens) == (44_500, 49)
+        assert w44 is not None and (w44.input_tokens, w44.output_tokens) == (44_800, 52)
     for week, baseline in baselines.items():
         assert _baseline(loaded, week) == baseline, week
 
 
 def test_dry_run_counts_and_changes_nothing(loaded: Engine) -> None:
-    report = purge_events(loaded, now=FROZEN_NOW, tz=UTC, dry_run=True)
-    assert report.dry_run and report.events == 12 and report.artifacts == 2
+    report = purge_events(loaded, now=PURGED_AT, tz=UTC, dry_run=True)
+    assert report.dry_run and report.events == 13 and report.artifacts == 2
     assert report.weeks[0] == "2026-W36" and report.weeks[-1] == "2026-W44"
-    assert "would purge 12 events" in report.summary()
+    assert "would purge 13 events" in report.summary()
     with Session(loaded) as session:
         assert len(session.exec(select(Event)).all()) == len(_events())
         assert session.exec(select(WeeklyTotal)).all() == []
@@ -165,7 +172,7 @@ def test_dry_run_counts_and_changes_nothing(loaded: Engine) -> None:
 
 def test_default_retention_is_180_days(engine: Engine, context: AppContext) -> None:
     events = [
-        usage_event("old", ANA, "2026-05-01T10:00:00Z"),  # 208 days before FROZEN_NOW
+        usage_event("old", ANA, "2026-04-30T10:00:00Z"),  # 209 days before FROZEN_NOW
         usage_event("kept", ANA, "2026-06-01T10:00:00Z"),  # 177 days before
     ]
     ingest_body(engine, "usage", dumps(events), "application/json", now=FROZEN_NOW)
@@ -178,7 +185,7 @@ def test_default_retention_is_180_days(engine: Engine, context: AppContext) -> N
 def test_forget_erases_weekly_totals_too(loaded: Engine) -> None:
     from bot.store.forget import forget_person
 
-    purge_events(loaded, now=FROZEN_NOW, tz=UTC)
+    purge_events(loaded, now=PURGED_AT, tz=UTC)
     with transaction(loaded) as session:
         forget_person(session, ANA, actor="cli", now=FROZEN_NOW)
     with Session(loaded) as session:
@@ -209,7 +216,7 @@ def test_cli_db_purge(
 def test_purge_folds_the_ai_assisted_counts_too(engine: Engine) -> None:
     def made(key: str, artifact: str, tool: str | None) -> dict[str, object]:
         event = artifact_event(
-            key, "artifact.created", ANA, "2026-10-06T09:00:00Z", artifact, "doc"
+            key, "artifact.created", ANA, "2026-09-08T09:00:00Z", artifact, "doc"
         )
         if tool:
             event["tool"] = tool  # the source marks it AI-assisted
@@ -219,19 +226,19 @@ def test_purge_folds_the_ai_assisted_counts_too(engine: Engine) -> None:
         made("c-ai1", "ai-1", "chatgpt"),
         made("c-ai2", "ai-2", "chatgpt"),
         made("c-plain", "plain", None),
-        artifact_event("v-ai1", "artifact.viewed", BOB, "2026-10-07T09:00:00Z", "ai-1"),
-        artifact_event("v-ai2", "artifact.viewed", ANA, "2026-10-07T09:00:00Z", "ai-2"),  # own
-        artifact_event("v-plain", "artifact.viewed", BOB, "2026-10-07T09:00:00Z", "plain"),
-        artifact_event("u-ai1", "artifact.used", BOB, "2026-10-08T09:00:00Z", "ai-1"),
+        artifact_event("v-ai1", "artifact.viewed", BOB, "2026-09-09T09:00:00Z", "ai-1"),
+        artifact_event("v-ai2", "artifact.viewed", ANA, "2026-09-09T09:00:00Z", "ai-2"),  # own
+        artifact_event("v-plain", "artifact.viewed", BOB, "2026-09-09T09:00:00Z", "plain"),
+        artifact_event("u-ai1", "artifact.used", BOB, "2026-09-10T09:00:00Z", "ai-1"),
     ]
     ingest_body(engine, "usage", dumps(events), "application/json", now=FROZEN_NOW)
     with transaction(engine) as session:
         set_setting(session, RETENTION_DAYS, 30, actor="UADMIN", now=FROZEN_NOW)
-    assert _facts(engine, Week(2026, 41))["artifacts"]["ai"]["created"] == 2  # type: ignore[index]
+    assert _facts(engine, Week(2026, 37))["artifacts"]["ai"]["created"] == 2  # type: ignore[index]
     report = purge_events(engine, now=FROZEN_NOW, tz=UTC)
     assert report.events == len(events)
     with Session(engine) as session:
-        total = session.get(WeeklyTotal, (person_by_email(session, ANA).id, "2026-W41"))
+        total = session.get(WeeklyTotal, (person_by_email(session, ANA).id, "2026-W37"))
         assert total is not None
         assert (
             total.artifacts_created,
@@ -247,3 +254,21 @@ def test_purge_folds_the_ai_assisted_counts_too(engine: Engine) -> None:
             total.ai_artifacts_viewed_by_others,
             total.ai_artifacts_used,
         ) == (2, 1, 1)
+
+
+def test_between_month_boundaries_sqlite_purges_by_the_cutoff_postgresql_by_whole_months(
+    loaded: Engine,
+) -> None:
+    """On the Wednesday of W48 the 30-day cutoff is Mon 2026-10-26 12:00. SQLite purges to it;
+    PostgreSQL drops only the months wholly before it (September), and keeps October until
+    November's purges, never purging an event younger than the retention period."""
+    report = purge_events(loaded, now=FROZEN_NOW, tz=UTC)
+    cutoff = FROZEN_NOW - timedelta(days=30)
+    sqlite = loaded.dialect.name == "sqlite"
+    assert report.cutoff == (cutoff if sqlite else datetime(2026, 10, 1, tzinfo=UTC))
+    with Session(loaded) as session:
+        left = set(session.exec(select(Event.key)).all())
+    assert "anon" not in left and "u40" not in left  # September: gone on both
+    assert ("u44-early" in left) is not sqlite  # Oct 26 08:00, before the cutoff
+    assert "u44" in left  # Oct 27, after the cutoff: kept on both
+    assert report.events == (12 if sqlite else 2)

@@ -48,10 +48,24 @@ _PG_ARRAY_TYPES = {
     "cost_nanos": "bigint",
     "requests": "bigint",
 }
+# Events are partitioned by month on PostgreSQL (``bot.store.partitions``), so no constraint makes
+# (source, key) unique across months. A page of rows first claims its keys in ``event_claims``
+# (in key order, so two pages never wait for each other in a cycle): a transaction claiming a key
+# another one holds waits for it to end. The next statement, which sees what that one committed,
+# inserts the rows whose key no partition holds; the claims go before the transaction commits.
+_PG_CLAIM = (
+    "INSERT INTO event_claims (source, key) SELECT * FROM unnest(%b::text[], %b::text[])"
+    " AS claim(source, key) ORDER BY 1, 2 ON CONFLICT DO NOTHING"
+)
 _PG_INSERT = (
-    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT * FROM unnest("
+    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT new.* FROM unnest("
     + ", ".join(f"%b::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for name in COLUMNS)
-    + ") ON CONFLICT (source, key) DO NOTHING RETURNING source, key"
+    + f") AS new({', '.join(COLUMNS)}) LEFT JOIN LATERAL (SELECT 1 AS found FROM events AS stored"
+    " WHERE stored.source = new.source AND stored.key = new.key LIMIT 1) AS stored ON true"
+    " WHERE stored.found IS NULL RETURNING source, key"
+)
+_PG_UNCLAIM = (
+    "DELETE FROM event_claims WHERE (source, key) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
 )
 _PG_PAGE_ROWS = 5000
 _SQLITE_MAX_ROWS = 1024  # rows in one INSERT statement
@@ -183,10 +197,12 @@ def _insert_new(session: Session, groups: list[list[Row]]) -> list[int]:
         rows = [row for group in groups for row in group]
         for start in range(0, len(rows), _PG_PAGE_ROWS):
             page = rows[start : start + _PG_PAGE_ROWS]
-            result = connection.exec_driver_sql(
-                _PG_INSERT, tuple(map(list, zip(*page, strict=True)))
-            )
+            columns = tuple(map(list, zip(*page, strict=True)))
+            keys = (columns[SOURCE], columns[KEY])
+            connection.exec_driver_sql(_PG_CLAIM, keys)
+            result = connection.exec_driver_sql(_PG_INSERT, columns)
             stored.update((str(source), str(key)) for source, key in result)
+            connection.exec_driver_sql(_PG_UNCLAIM, keys)
         return [sum((row[SOURCE], row[KEY]) in stored for row in group) for group in groups]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.store.partitions import schema_filter
 
 config = context.config
 engine = config.attributes["engine"]
@@ -16,5 +17,6 @@ with engine.begin() as connection:
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     context.run_migrations()
