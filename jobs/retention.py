@@ -189,11 +189,12 @@ def _weeks_before(session: Session, cutoff: datetime, tz: tzinfo) -> list[str]:
 
 def run_retention(context: AppContext, *, dry_run: bool = False) -> PurgeReport:
     """The purge as of the context's clock; on PostgreSQL the months ahead are made first
-    (``jobs.partitions``), so ``ai-roi db purge`` run from cron keeps them too."""
+    (``jobs.partitions``), so ``ai-roi db purge`` run from cron keeps them too. A month that
+    cannot be made now (logged) does not hold up the purge."""
     if not dry_run:
-        from jobs.partitions import run_partition_upkeep
+        from jobs.partitions import run_partition_upkeep_safely
 
-        run_partition_upkeep(context)
+        run_partition_upkeep_safely(context)
     return purge_events(
         context.engine, now=context.clock(), tz=context.settings.timezone, dry_run=dry_run
     )
