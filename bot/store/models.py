@@ -188,7 +188,13 @@ class Event(SQLModel, table=True):
         sa.Index("ix_events_time", "occurred_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    # 64-bit on PostgreSQL (migration 0010), SQLite's rowid (always 64-bit) elsewhere.
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+        ),
+    )
     source: str = Field(max_length=32)
     key: str = Field(max_length=255)
     type: str = Field(max_length=32)

@@ -57,7 +57,7 @@ def upgrade() -> None:
     op.execute(
         f"""
         CREATE TABLE events (
-            id integer NOT NULL DEFAULT nextval('{sequence}'::regclass),
+            id bigint NOT NULL DEFAULT nextval('{sequence}'::regclass),
             source varchar(32) NOT NULL,
             key varchar(255) NOT NULL,
             type varchar(32) NOT NULL,
@@ -96,7 +96,9 @@ def upgrade() -> None:
             f"FOR VALUES FROM ('{start.isoformat(' ')}') TO ('{end.isoformat(' ')}')"
         )
     op.execute(f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {OLD}")
-    op.execute(f"ALTER SEQUENCE {sequence} OWNED BY events.id")
+    # Ids are 64-bit from here: a year of request-level events from a large organisation
+    # would run a 32-bit sequence out.
+    op.execute(f"ALTER SEQUENCE {sequence} AS bigint OWNED BY events.id")
     op.execute(f"DROP TABLE {OLD}")
     op.execute("ALTER TABLE events ADD PRIMARY KEY (id, occurred_at)")
     op.execute(
