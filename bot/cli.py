@@ -6,9 +6,11 @@ Exit codes: 0 success, 2 usage error, 1 failure with a one-line reason on stderr
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -407,7 +409,16 @@ def _progress(stream: TextIO) -> Callable[[int, float | None], None]:
 def _open_input(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
     """The file (standard input for ``-``), open for reading, and its size when known."""
     if name == "-":
-        yield sys.stdin.buffer, None
+        try:
+            descriptor = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # no descriptor: already in memory
+            body = sys.stdin.buffer.read()
+            yield io.BytesIO(body), len(body)
+            return
+        # A descriptor of its own: a process parsing the file closes its ``sys.stdin``.
+        with open(os.dup(descriptor), "rb") as stream:
+            status = os.fstat(stream.fileno())
+            yield stream, status.st_size if stat.S_ISREG(status.st_mode) else None
         return
     path = Path(name)
     if not path.is_file():
@@ -427,8 +438,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
+    import gc
+
     from bot.ingest.bulk import BATCH_SIZE, ImportStopped, ingest_file, sniffed
 
+    gc.freeze()  # what is loaded by now lasts as long as the command: not walked by collections
     total_accepted = total_duplicates = total_rejected = 0
     for name in args.files:
         with _open_input(name) as (stream, size):

@@ -35,7 +35,7 @@ from bot.errors import AiRoiError, PayloadError
 from bot.ingest.adapters import RECORD_READERS, RECORD_STREAMS, adapter_for
 from bot.ingest.adapters.common import RecordStream, parse_records
 from bot.ingest.decoding import Line, Tally
-from bot.ingest.gc_pause import gc_paused_for
+from bot.ingest.gc_pause import gc_paused, gc_paused_for
 from bot.ingest.pipeline import IngestOutcome
 from bot.store.db import transaction
 from bot.store.event_rows import PreparedBatch, TimeBinder, prepare_batch, time_binder
@@ -193,6 +193,19 @@ def batches_of_file(
         return
     tally = Tally()
     records = reader(stream, content_type, tally)
+    with gc_paused():  # a batch's objects hold no cycles: freed as soon as it is sent
+        yield from _streamed(source, records, tally, length, size, received_at, to_db)
+
+
+def _streamed(
+    source: str,
+    records: RecordStream,
+    tally: Tally,
+    length: int | None,
+    size: int,
+    received_at: datetime,
+    to_db: TimeBinder,
+) -> Iterator[Batch]:
     for lines, first in _held(records, size):
         items = [line.value for line in lines]
         errors = {index: line.error for index, line in enumerate(lines) if line.error}
