@@ -76,7 +76,11 @@ def test_any_piece_size_gives_the_values_json_loads_gives(
 @given(
     values=st.lists(
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(),
             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner),
             max_leaves=8,
         ),
@@ -85,7 +89,9 @@ def test_any_piece_size_gives_the_values_json_loads_gives(
     piece=st.integers(min_value=1, max_value=40),
     indent=st.sampled_from([None, 0, 2]),
 )
-def test_streamed_elements_equal_json_loads(values: list[Any], piece: int, indent: int | None) -> None:
+def test_streamed_elements_equal_json_loads(
+    values: list[Any], piece: int, indent: int | None
+) -> None:
     text = json.dumps(values, indent=indent)
     original = decoding.CHUNK_BYTES
     decoding.CHUNK_BYTES = piece
@@ -134,7 +140,10 @@ def test_an_object_keeps_its_other_members_when_it_has_no_list() -> None:
     [
         (b'[{"a": 1},\n {"b": 2}, {"c":', "it ends early after 2 records"),
         (b'[{"a": 1},\n {"b": 2}', "it ends early after 2 records"),
-        (b'[{"a": 1},\n {"b": 2} {"c": 3}]', "expected ',' or ']' after an array element at line 2"),
+        (
+            b'[{"a": 1},\n {"b": 2} {"c": 3}]',
+            "expected ',' or ']' after an array element at line 2",
+        ),
         (b'[{"a": 1},\n {"b": NaN}]', "NaN is not valid JSON"),
         (b"[1] [2]", "extra data after the JSON value at line 1 column 5"),
         (b"", "it ends early"),
