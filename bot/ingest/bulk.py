@@ -131,12 +131,13 @@ def ingest_file(
     parallel = size is None or size >= PARALLEL_BYTES
     outcome = IngestOutcome()
     records = 0
+    known_people: dict[tuple[str, str], int] = {}  # the people of email actors, found once
     try:
         with _produced(produce, parallel=parallel) as parsed:
             for batch in parsed:
                 outcome.rejected.extend(batch.rejected)
                 if batch.prepared is not None:
-                    result = _write(engine, batch.prepared, outcome)
+                    result = _write(engine, batch.prepared, outcome, known_people)
                     outcome.accepted += result.accepted
                     outcome.duplicates += result.duplicates
                 records += batch.records
@@ -160,10 +161,15 @@ class StoreFailed(AiRoiError):
     statement or the events' values."""
 
 
-def _write(engine: Engine, prepared: PreparedBatch, so_far: IngestOutcome) -> StoreResult:
+def _write(
+    engine: Engine,
+    prepared: PreparedBatch,
+    so_far: IngestOutcome,
+    known_people: dict[tuple[str, str], int] | None = None,
+) -> StoreResult:
     try:
         with transaction(engine) as session:
-            (result,) = write_batches(session, [prepared])
+            (result,) = write_batches(session, [prepared], known_people)
     except sa.exc.DBAPIError as exc:
         cause = exc.orig if exc.orig is not None else exc
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
