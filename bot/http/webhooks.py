@@ -55,7 +55,7 @@ def check_media(source: str, content_type: str | None) -> None:
     check_content_type(content_type)
 
 
-async def receive(request: Request, source: str) -> JSONResponse:
+async def receive(request: Request, source: str) -> Response:
     context: AppContext = request.app.state.context
     settings = context.settings
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -106,12 +106,12 @@ def answer(document: dict[str, Any]) -> Response:
 
 
 @router.post("/webhooks/{source}", status_code=202)
-async def webhook(source: str, request: Request) -> JSONResponse:
+async def webhook(source: str, request: Request) -> Response:
     """Events in the format of ``source`` (``usage`` is the generic schema)."""
     return await receive(request, source)
 
 
 @router.post("/v1/traces", status_code=202)
-async def otlp_traces(request: Request) -> JSONResponse:
+async def otlp_traces(request: Request) -> Response:
     """OTLP/HTTP JSON traces, so an OpenTelemetry collector or SDK can export straight in."""
     return await receive(request, otel.SOURCE)
