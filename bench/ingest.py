@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import platform
+import resource
 import socket
 import sqlite3
 import subprocess
@@ -74,6 +75,7 @@ class Result:
     server_cpu: float | None = None  # seconds of server CPU, for the HTTP runs
     peak_mb: float | None = None  # the command's processes' peak memory, for bulk
     peak_pss_mb: float | None = None
+    cpu: float | None = None  # seconds of CPU of the command's processes, for bulk
 
     @property
     def rate(self) -> float:
@@ -165,11 +167,22 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def run_measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run ``command``; its wall-clock seconds, peak memory in MB (the sum over its processes
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_mb: float
+    pss_mb: float
+    cpu: float
+    out: str
+
+
+def run_measured(command: Sequence[str], env: dict[str, str]) -> Measured:
+    """Run ``command``: its wall-clock seconds, peak memory in MB (the sum over its processes
     of each one's peak RSS, ``VmHWM``: shared pages counted in each), the peak of the sum of
-    their proportional set sizes (sampled every 20 ms), and its standard output."""
+    their proportional set sizes (sampled every 20 ms), the CPU seconds (user + system) of it
+    and of the processes it waited for, and its standard output."""
     peaks: dict[int, int] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     pss_peak = 0
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -196,7 +209,9 @@ def run_measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, fl
     sampler.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}… exited {process.returncode}: {err.decode()}")
-    return seconds, sum(peaks.values()) / 1024, pss_peak / 1024, out.decode()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(seconds, sum(peaks.values()) / 1024, pss_peak / 1024, cpu, out.decode())
 
 
 # Raw baseline ---------------------------------------------------------------------------------
@@ -248,16 +263,17 @@ def raw_run(path: Path, events: int, folder: Path, decoder: str = "json") -> Res
     best: Result | None = None
     for attempt in range(attempts(events)):
         database = folder / f"raw-{decoder}-{attempt}.db"
-        seconds, peak, pss, _ = run_measured(
+        run = run_measured(
             [sys.executable, "-c", RAW_SCRIPT, str(path), str(database), decoder], dict(os.environ)
         )
         database.unlink()
         result = Result(
-            f"raw: json{'' if decoder == 'json' else ' (orjson)'}.loads + executemany",
+            f"raw: {decoder}.loads + executemany",
             events,
-            seconds,
-            peak_mb=peak,
-            peak_pss_mb=pss,
+            run.seconds,
+            peak_mb=run.peak_mb,
+            peak_pss_mb=run.pss_mb,
+            cpu=run.cpu,
         )
         if best is None or result.seconds < best.seconds:
             best = result
@@ -330,20 +346,26 @@ def bulk_run(database: Database, path: Path, events: int, label: str) -> tuple[R
     for attempt in range(attempts(events)):
         with database() as url:
             migrate(url)  # as after ``ai-roi db upgrade``: not part of the import
-            seconds, peak, pss, out = run_measured(ingest_command(path), command_env(url))
-            check_counts(label, out, events, 0)
-            runs.append(Result(label, events, seconds, peak_mb=peak, peak_pss_mb=pss))
+            run = run_measured(ingest_command(path), command_env(url))
+            check_counts(label, run.out, events, 0)
+            runs.append(_result(label, events, run))
             if attempt == attempts(events) - 1:
-                seconds, peak, pss, out = run_measured(ingest_command(path), command_env(url))
-                check_counts(label, out, 0, events)
-                again = Result(
-                    "(d) the same file again", events, seconds, peak_mb=peak, peak_pss_mb=pss
-                )
+                run = run_measured(ingest_command(path), command_env(url))
+                check_counts(label, run.out, 0, events)
+                again = _result("(d) the same file again", events, run)
     best = min(runs, key=lambda r: r.seconds)
     worst_peak = max(r.peak_mb or 0 for r in runs)
     worst_pss = max(r.peak_pss_mb or 0 for r in runs)
-    best = Result(best.label, events, best.seconds, peak_mb=worst_peak, peak_pss_mb=worst_pss)
+    best = Result(
+        best.label, events, best.seconds, peak_mb=worst_peak, peak_pss_mb=worst_pss, cpu=best.cpu
+    )
     return best, again
+
+
+def _result(label: str, events: int, run: Measured) -> Result:
+    return Result(
+        label, events, run.seconds, peak_mb=run.peak_mb, peak_pss_mb=run.pss_mb, cpu=run.cpu
+    )
 
 
 def check_counts(label: str, out: str, accepted: int, duplicates: int) -> None:
@@ -602,11 +624,13 @@ def report_bulk(
 ) -> list[str]:
     lines = [f"\n{name}: {bulk.events:,} events from {PEOPLE:,} people, NDJSON"]
     lines.append(
-        f"  {'':<46}{'seconds':>8}{'events/s':>10}{'of raw':>8}{'peak MB':>9}{'PSS MB':>8}"
+        f"  {'':<40}{'seconds':>8}{'events/s':>10}{'of raw':>8}{'CPU s':>7}{'of raw CPU':>11}"
+        f"{'peak MB':>9}{'PSS MB':>8}"
     )
     for r in (raw, raw_orjson, bulk, again):
         lines.append(
-            f"  {r.label:<46}{r.seconds:>8.2f}{r.rate:>10,.0f}{r.rate / raw.rate:>8.1%}"
+            f"  {r.label:<40}{r.seconds:>8.2f}{r.rate:>10,.0f}{r.rate / raw.rate:>8.1%}"
+            f"{r.cpu or 0:>7.2f}{(raw.cpu or 0) / (r.cpu or 1):>11.1%}"
             f"{r.peak_mb or 0:>9,.0f}{r.peak_pss_mb or 0:>8,.0f}"
         )
     share = bulk.rate / raw.rate

@@ -139,7 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     team.set_defaults(handler=cmd_team)
 
     ingest = commands.add_parser(
-        "ingest", help="import events from files through the ingest pipeline"
+        "ingest",
+        help="import events from files through the ingest pipeline",
+        description=(
+            "Import events from files through the ingest pipeline, committing every batch. "
+            "NDJSON (one record per line: .ndjson/.jsonl, or detected from the first lines) and "
+            "a top-level JSON array of records are read a record at a time, so a file of any "
+            'size needs little memory: for usage (also {"events": [...]}), litellm and '
+            "copilot. Other sources' files are read a document at a time, as their vendors "
+            "send them. A file that breaks off keeps the records before the break; running the "
+            "same import again stores nothing twice."
+        ),
     )
     ingest.add_argument(
         "--source",
