@@ -6,15 +6,17 @@ Exit codes: 0 success, 2 usage error, 1 failure with a one-line reason on stderr
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.errors import AiRoiError, UsageError
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from bot.connectors.status import SourceOverview
     from bot.context import AppContext
     from bot.domain.weeks import Week
+    from bot.ingest.pipeline import IngestOutcome
 
 log = logging.getLogger("bot")
 Command = Callable[[argparse.Namespace], int]
@@ -136,7 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     team.set_defaults(handler=cmd_team)
 
     ingest = commands.add_parser(
-        "ingest", help="import events from files through the ingest pipeline"
+        "ingest",
+        help="import events from files through the ingest pipeline",
+        description=(
+            "Import events from files through the ingest pipeline, committing every batch. "
+            "NDJSON (one record per line: .ndjson/.jsonl, or detected from the first lines) and "
+            "a top-level JSON array of records are read a record at a time, so a file of any "
+            'size needs little memory: for usage (also {"events": [...]}), litellm and '
+            "copilot. Other sources' files are read a document at a time, as their vendors "
+            "send them. A file that breaks off keeps the records before the break; running the "
+            "same import again stores nothing twice."
+        ),
     )
     ingest.add_argument(
         "--source",
@@ -404,45 +417,45 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 1 if counts.get("failed") else 0
 
 
-def _progress(stream: TextIO) -> Callable[[int, int], None]:
+def _progress(stream: TextIO) -> Callable[[int, float | None], None]:
     done = 0
 
-    def advance(step: int, total: int) -> None:
+    def advance(step: int, fraction: float | None) -> None:
         nonlocal done
         done += step
-        width = 30
-        filled = width * done // total if total else width
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} records")
-        if done >= total:
-            stream.write("\n")
+        if fraction is None:  # standard input: no size to measure against
+            stream.write(f"\r{done:,} records")
+        else:
+            width = 30
+            filled = round(width * fraction)
+            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,} records")
+            if fraction >= 1:
+                stream.write("\n")
         stream.flush()
 
     return advance
 
 
-def _read_input(name: str) -> bytes:
+@contextmanager
+def _open_input(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
+    """The file (standard input for ``-``), open for reading, and its size when known."""
     if name == "-":
-        return sys.stdin.buffer.read()
+        try:
+            descriptor = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # no descriptor: already in memory
+            body = sys.stdin.buffer.read()
+            yield io.BytesIO(body), len(body)
+            return
+        # A descriptor of its own: a process parsing the file closes its ``sys.stdin``.
+        with open(os.dup(descriptor), "rb") as stream:
+            status = os.fstat(stream.fileno())
+            yield stream, status.st_size if stat.S_ISREG(status.st_mode) else None
+        return
     path = Path(name)
     if not path.is_file():
         raise AiRoiError(f"{name}: no such file")
-    return path.read_bytes()
-
-
-def _content_type(name: str, body: bytes) -> str:
-    """NDJSON for .ndjson/.jsonl files, or a body whose first line is a whole JSON value on its own."""
-    if name.endswith((".ndjson", ".jsonl")):
-        return "application/x-ndjson"
-    try:
-        json.loads(body)
-        return "application/json"
-    except ValueError:
-        first_line = body.lstrip().split(b"\n", 1)[0]
-        try:
-            json.loads(first_line)
-            return "application/x-ndjson"
-        except ValueError:
-            return "application/json"  # let the parser report what is wrong
+    with path.open("rb") as stream:
+        yield stream, path.stat().st_size
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -456,26 +469,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
-    from bot.ingest.bulk import BATCH_SIZE, ingest_in_batches
+    import gc
 
+    from bot.ingest.bulk import BATCH_SIZE, ImportStopped, ingest_file, sniffed
+
+    gc.freeze()  # what is loaded by now lasts as long as the command: not walked by collections
     total_accepted = total_duplicates = total_rejected = 0
     for name in args.files:
-        body = _read_input(name)
-        outcome = ingest_in_batches(
-            context.engine,
-            args.source,
-            body,
-            _content_type(name, body),
-            now=context.clock(),
-            batch_size=args.batch_size or BATCH_SIZE,
-            progress=_progress(sys.stderr) if sys.stderr.isatty() else None,
-        )
-        for rejection in outcome.rejected:
-            print(f"{name}: event {rejection.index} rejected: {rejection.error}", file=sys.stderr)
-        print(
-            f"{name}: {outcome.accepted} accepted, {outcome.duplicates} duplicates, "
-            f"{len(outcome.rejected)} rejected"
-        )
+        with _open_input(name) as (stream, size):
+            content_type, stream = sniffed(name, stream)
+            try:
+                outcome = ingest_file(
+                    context.engine,
+                    args.source,
+                    stream,
+                    content_type,
+                    size=size,
+                    now=context.clock(),
+                    batch_size=args.batch_size or BATCH_SIZE,
+                    progress=_progress(sys.stderr) if sys.stderr.isatty() else None,
+                )
+            except ImportStopped as exc:
+                _print_outcome(name, exc.outcome)
+                raise AiRoiError(f"{name}: {exc}") from None
+        _print_outcome(name, outcome)
         total_accepted += outcome.accepted
         total_duplicates += outcome.duplicates
         total_rejected += len(outcome.rejected)
@@ -484,6 +501,15 @@ def _ingest_files(context: AppContext, args: argparse.Namespace) -> int:
             f"total: {total_accepted} accepted, {total_duplicates} duplicates, {total_rejected} rejected"
         )
     return 1 if total_rejected else 0
+
+
+def _print_outcome(name: str, outcome: IngestOutcome) -> None:
+    for rejection in outcome.rejected:
+        print(f"{name}: event {rejection.index} rejected: {rejection.error}", file=sys.stderr)
+    print(
+        f"{name}: {outcome.accepted} accepted, {outcome.duplicates} duplicates, "
+        f"{len(outcome.rejected)} rejected"
+    )
 
 
 def cmd_pull(args: argparse.Namespace) -> int:

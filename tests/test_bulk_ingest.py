@@ -6,6 +6,7 @@ process forks only while it has a single thread.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -19,8 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bot.errors import PayloadError
-from bot.ingest import bulk
-from bot.ingest.adapters import ADAPTERS, RECORD_READERS
+from bot.ingest import bulk, decoding
+from bot.ingest.adapters import ADAPTERS, RECORD_READERS, RECORD_STREAMS
+from bot.ingest.adapters.common import parse_records
 from bot.ingest.pipeline import parse_body
 from bot.store.event_rows import time_binder
 from bot.store.models import Event, utcnow
@@ -93,7 +95,7 @@ def test_rejections_keep_their_index_in_the_whole_body(size: int) -> None:
 @pytest.mark.parametrize("size", [1, 2, 1000])
 def test_in_batches_as_one_request_would(engine: Engine, size: int) -> None:
     body = generic_body_with_problems()
-    progress: list[tuple[int, int]] = []
+    progress: list[tuple[int, float | None]] = []
     outcome = bulk.ingest_in_batches(
         engine,
         "usage",
@@ -106,7 +108,9 @@ def test_in_batches_as_one_request_would(engine: Engine, size: int) -> None:
     assert [(r.index, r.error) for r in outcome.rejected] == [
         (r.index, r.error) for r in parse_body("usage", body, "application/x-ndjson").rejected
     ]
-    assert sum(records for records, _ in progress) == 6 and {t for _, t in progress} == {6}
+    assert sum(records for records, _ in progress) == 6
+    fractions = [done for _, done in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
     again = bulk.ingest_in_batches(engine, "usage", body, "application/x-ndjson", batch_size=size)
     assert (again.accepted, again.duplicates) == (0, 3)
 
@@ -263,16 +267,24 @@ def test_a_parser_that_dies_is_an_error_and_what_was_committed_stays(
         assert set(session.exec(select(Event.key))) == first_batch
 
 
-def test_a_body_that_is_not_json_fails_the_same_way_in_the_child(
-    database_url: str, tmp_path: Path
+def test_a_file_cut_short_in_the_child_stores_what_came_before_and_says_so(
+    engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    body = b'{"events": [' + b'{"id": "x"}, ' * 400_000 + b"{"
-    assert len(body) > bulk.PARALLEL_BYTES
-    with pytest.raises(PayloadError) as here:
-        parse_body("usage", body, "application/json")
-    answer, parser = run_in_fresh_process(database_url, body, tmp_path)
+    body, _ = large_body()
+    cut = body[: len(body) * 2 // 3]
+    whole = json.loads(cut[: cut.rindex(b"}, {") + 1] + b"]}")["events"]
+    answer, parser = run_in_fresh_process(database_url, cut, tmp_path)
     assert parser is not None
-    assert answer == {"error": "PayloadError", "message": str(here.value)}
+    assert answer["error"] == "ImportStopped"
+    assert f"it ends early after {len(whole):,} records" in answer["message"]
+    assert f"the {len(whole):,} records before it were read and stored" in answer["message"]
+    kept = {item["id"] for item in whole if item["usage"]["output_tokens"] >= 0}
+    with Session(engine) as session:
+        assert set(session.exec(select(Event.key))) == kept
+    # The whole file, once it has arrived: only what is missing is stored.
+    again = bulk.ingest_in_batches(engine, "usage", body, "application/json", batch_size=1000)
+    assert again.accepted == VALID - len(kept)
+    assert stored(engine) == (VALID, sum(1000 + i for i in range(VALID)))
 
 
 class _Unpicklable(Exception):
@@ -288,3 +300,127 @@ def test_an_error_that_cannot_cross_to_the_parent_still_says_what_it_was() -> No
     sent = bulk._picklable(_Unpicklable("the disk is gone", lambda: None))
     assert isinstance(sent, bulk.ParserFailed)
     assert str(sent) == "_Unpicklable: the disk is gone"
+
+
+# Files read a record at a time -------------------------------------------------------------------
+
+STREAMED = [
+    ("litellm", "litellm-generic-api-batch.json"),
+    ("litellm", "litellm-user-daily-activity.json"),
+    ("copilot", "copilot-users-1-day.ndjson"),
+]
+
+
+def test_sources_whose_files_are_arrays_or_lines_stream() -> None:
+    assert set(RECORD_STREAMS) == {"usage", "litellm", "copilot"}
+
+
+@pytest.mark.parametrize(("source", "name"), STREAMED)
+@pytest.mark.parametrize("piece", [3, 1 << 20])
+def test_a_streamed_file_parses_as_the_whole_body(
+    source: str, name: str, piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decoding, "CHUNK_BYTES", piece)
+    body = (FIXTURES / name).read_bytes()
+    whole = ADAPTERS[source](body, content_type(name))
+    assert whole.events
+    records = RECORD_STREAMS[source](io.BytesIO(body), content_type(name), None)
+    lines = list(records.lines)
+    errors = {i: line.error for i, line in enumerate(lines) if line.error}
+    streamed = parse_records([line.value for line in lines], records.parse_one, errors)
+    assert streamed == whole
+
+
+@pytest.mark.parametrize("shape", ["ndjson", "array", "envelope"])
+def test_a_file_larger_than_any_buffer_gives_what_the_whole_body_gives(
+    engine: Engine, shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the read size, with a bad line or event far in: the same counts and rejections."""
+    monkeypatch.setattr(bulk, "PARALLEL_BYTES", 1 << 40)  # in this process: pytest has threads
+    count = 12_000
+    events = [
+        usage_event(f"n{i}", f"p{i % 40}@example.com", "2026-11-18T09:00:00Z") for i in range(count)
+    ]
+    events[9_876]["usage"]["input_tokens"] = -1
+    if shape == "ndjson":
+        body = b"".join(json.dumps(e).encode() + b"\n" for e in events)
+        body = body.replace(b'"id": "n5432"', b'"id": "n5432" oops', 1)
+        kind = "application/x-ndjson"
+    else:
+        document: Any = events if shape == "array" else {"meta": {"n": 1}, "events": events}
+        body = json.dumps(document, indent=1).encode()
+        kind = "application/json"
+    assert len(body) > decoding.CHUNK_BYTES
+    whole = parse_body("usage", body, kind)
+    outcome = bulk.ingest_file(
+        engine, "usage", io.BytesIO(body), kind, size=len(body), batch_size=1000
+    )
+    assert outcome.rejected == whole.rejected
+    assert [r.index for r in outcome.rejected] == ([5432, 9876] if shape == "ndjson" else [9876])
+    if shape == "ndjson":
+        assert outcome.rejected[0].error.startswith("line 5433 is not valid JSON")
+    assert (outcome.accepted, outcome.duplicates) == (len(whole.events), 0)
+
+
+def test_a_truncated_array_stores_the_records_before_the_cut(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "PARALLEL_BYTES", 1 << 40)
+    events = [usage_event(f"t{i}", "ana@example.com", "2026-11-18T09:00:00Z") for i in range(25)]
+    body = json.dumps(events).encode()
+    cut = body[: body.index(b'"t20"') + 10]
+    with pytest.raises(bulk.ImportStopped) as stopped:
+        bulk.ingest_in_batches(engine, "usage", cut, "application/json", batch_size=7)
+    message = str(stopped.value)
+    assert "body is not valid JSON: it ends early after 20 records" in message
+    assert "the 20 records before it were read and stored (20 events accepted" in message
+    assert stopped.value.outcome.accepted == 20
+    assert stored(engine)[0] == 20
+    again = bulk.ingest_in_batches(engine, "usage", body, "application/json", batch_size=7)
+    assert (again.accepted, again.duplicates) == (5, 20)
+
+
+def test_a_file_broken_at_its_first_record_stores_nothing(engine: Engine) -> None:
+    with pytest.raises(PayloadError, match="body is not valid JSON") as error:
+        bulk.ingest_in_batches(engine, "usage", b"[{oops", "application/json")
+    assert not isinstance(error.value, bulk.ImportStopped)
+    assert stored(engine)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "records"),
+    [
+        ("litellm", [{"id": "x", "model": "m"}] * 12),
+        ("copilot", [{"day_totals": [], "report_day": "2026-11-18"}] * 12),
+    ],
+)
+def test_a_file_with_no_record_of_the_sources_shape_is_refused_as_a_body_is(
+    engine: Engine, source: str, records: list[dict[str, Any]]
+) -> None:
+    body = json.dumps(records).encode()
+    with pytest.raises(PayloadError) as whole:
+        ADAPTERS[source](body, "application/json")
+    with pytest.raises(PayloadError) as streamed:
+        bulk.ingest_in_batches(engine, source, body, "application/json", batch_size=5)
+    assert str(streamed.value) == str(whole.value)
+    assert stored(engine)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        ("a.ndjson", b"[1]\n", "application/x-ndjson"),
+        ("events", b'{"id": 1}\n\n{"id": 2}\n', "application/x-ndjson"),
+        ("events.json", b'[{"id": 1},\n {"id": 2}]\n', "application/json"),
+        ("events.json", b'[{"id": 1}, {"id": 2}]', "application/json"),
+        ("events.json", b'{"events": [{"id": 1}]}\n', "application/json"),
+        ("events.json", b'{\n  "events": []\n}\n', "application/json"),
+        ("-", b"", "application/json"),
+    ],
+)
+def test_a_files_type_comes_from_its_name_or_its_first_lines(
+    name: str, body: bytes, expected: str
+) -> None:
+    kind, stream = bulk.sniffed(name, io.BufferedReader(io.BytesIO(body)))
+    assert kind == expected
+    assert stream.read() == body

@@ -206,3 +206,20 @@ def test_an_unreachable_database_is_one_line_without_the_password(
     err = capsys.readouterr().err
     assert err.startswith("ai-roi: database error: ") and err.count("\n") == 1, err
     assert "s3cret-pw" not in err and "SELECT" not in err
+
+
+def test_ingest_of_a_file_cut_short_keeps_what_came_before_and_says_so(
+    env: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = [usage_event(f"c{i}", "ana@example.com", "2026-11-18T09:00:00Z") for i in range(6)]
+    text = json.dumps(events)
+    (tmp_path / "cut.json").write_text(text[: text.index('"c4"') + 3])
+    assert main(["ingest", "--source", "usage", "--batch-size", "3", "cut.json"]) == 1
+    captured = capsys.readouterr()
+    assert "cut.json: 4 accepted, 0 duplicates, 0 rejected" in captured.out
+    assert "cut.json: body is not valid JSON: it ends early after 4 records" in captured.err
+    assert "the 4 records before it were read and stored" in captured.err
+    assert count(engine, Event) == 4
+    (tmp_path / "cut.json").write_text(text)
+    assert main(["ingest", "--source", "usage", "cut.json"]) == 0
+    assert "cut.json: 2 accepted, 4 duplicates, 0 rejected" in capsys.readouterr().out

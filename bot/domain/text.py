@@ -107,6 +107,8 @@ def _fields(event: NormalizedEvent) -> list[_Field]:
 
 def event_problem(event: NormalizedEvent) -> str | None:
     """The first string of ``event`` that cannot be stored, with the reason; else ``None``."""
+    if event.artifact is None and not event.metrics and _plainly_fine(event):
+        return None
     for field in _fields(event):
         if field.value is None:
             continue
@@ -114,3 +116,19 @@ def event_problem(event: NormalizedEvent) -> str | None:
         if problem is not None:
             return f"{field.name} {problem}"
     return None
+
+
+def _plainly_fine(event: NormalizedEvent) -> bool:
+    """Whether the strings ``_fields`` gives for an event without artifact or metrics (most
+    usage events) all fit and hold no unsafe character: one search over them all, where the
+    field-by-field check (which names the field) costs several times more."""
+    key, tool, model, actor = event.key, event.tool, event.model, event.actor
+    kind, value = (actor.kind, actor.value) if actor is not None else ("", "")
+    return (
+        len(key) <= KEY_LENGTH
+        and (tool is None or len(tool) <= LABEL_LENGTH)
+        and (model is None or len(model) <= LABEL_LENGTH)
+        and len(kind) <= SOURCE_LENGTH
+        and len(value) <= IDENTITY_LENGTH
+        and _UNSAFE.search(f"{key}{tool or ''}{model or ''}{kind}{value}") is None
+    )

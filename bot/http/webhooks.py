@@ -4,9 +4,11 @@ ingest, answer 202."""
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from bot.context import AppContext
 from bot.errors import PayloadError, PayloadTooLargeError, UnsupportedMediaError
@@ -53,7 +55,7 @@ def check_media(source: str, content_type: str | None) -> None:
     check_content_type(content_type)
 
 
-async def receive(request: Request, source: str) -> JSONResponse:
+async def receive(request: Request, source: str) -> Response:
     context: AppContext = request.app.state.context
     settings = context.settings
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -91,16 +93,25 @@ async def receive(request: Request, source: str) -> JSONResponse:
         receipt = (headers["webhook-id"], now)
     body = decompress(body, headers.get("content-encoding"), limit)
     outcome = await ingest_body_async(context.engine, source, body, content_type, receipt=receipt)
-    return JSONResponse(outcome.to_json(), status_code=202)
+    return answer(outcome.to_json())
+
+
+def answer(document: dict[str, Any]) -> Response:
+    """202 with ``document`` as JSON (orjson: a fifth of the time of ``JSONResponse``)."""
+    try:
+        content = orjson.dumps(document)
+    except TypeError:  # a string orjson will not encode (a lone surrogate): json will
+        return JSONResponse(document, status_code=202)
+    return Response(content, status_code=202, media_type="application/json")
 
 
 @router.post("/webhooks/{source}", status_code=202)
-async def webhook(source: str, request: Request) -> JSONResponse:
+async def webhook(source: str, request: Request) -> Response:
     """Events in the format of ``source`` (``usage`` is the generic schema)."""
     return await receive(request, source)
 
 
 @router.post("/v1/traces", status_code=202)
-async def otlp_traces(request: Request) -> JSONResponse:
+async def otlp_traces(request: Request) -> Response:
     """OTLP/HTTP JSON traces, so an OpenTelemetry collector or SDK can export straight in."""
     return await receive(request, otel.SOURCE)

@@ -9,8 +9,9 @@ person, so the metrics cannot become a leaderboard (DESIGN §5).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -73,7 +74,14 @@ def count_events(source: str, *, accepted: int, duplicates: int, rejected: int) 
     """One ingested body's counts (the source has passed ``adapter_for``: a bounded set)."""
     for outcome, n in zip(EVENT_OUTCOMES, (accepted, duplicates, rejected), strict=True):
         if n:
-            EVENTS.labels(source, outcome).inc(n)
+            _series(EVENTS, source, outcome).inc(n)
+
+
+@functools.cache
+def _series(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: the label sets counted on every request are
+    few (sources, route templates, statuses), and ``labels`` takes a lock and checks them."""
+    return metric.labels(*labels)
 
 
 def count_digests(outcomes: Iterable[_Outcome]) -> None:
@@ -92,8 +100,8 @@ def count_summarizer_tokens(input_tokens: int, output_tokens: int) -> None:
 
 
 def count_response(route: str, method: str, status: int, seconds: float) -> None:
-    HTTP_RESPONSES.labels(route, method, str(status)).inc()
-    HTTP_DURATION.labels(route).observe(seconds)
+    _series(HTTP_RESPONSES, route, method, str(status)).inc()
+    _series(HTTP_DURATION, route).observe(seconds)
 
 
 def _declare_known_series() -> None:

@@ -77,15 +77,23 @@ class StoreResult:
     duplicates: int
 
 
-def write_batches(session: Session, batches: Sequence[PreparedBatch]) -> list[StoreResult]:
+def write_batches(
+    session: Session,
+    batches: Sequence[PreparedBatch],
+    known_people: dict[tuple[str, str], int] | None = None,
+) -> list[StoreResult]:
     """Write prepared batches (``event_rows.prepare_batch``, for this session's database) in the
     session's transaction, one result each, as if written one after the other: a key in two
-    batches belongs to the first. The batches share the lookups and the insert statements."""
+    batches belongs to the first. The batches share the lookups and the insert statements.
+
+    ``known_people``, kept by the caller from one call to the next (the batches of one file),
+    holds the people already found for email actors, which are looked up only once.
+    """
     # The admins' rules, read once per write, decide the marks the sources leave open.
     rules = rules_in_force(session) if any(batch.artifacts for batch in batches) else []
     marked = [_marked(batch, rules) for batch in batches]
     actors: set[tuple[str, str]] = set().union(*(batch.actors for batch in batches))
-    people = resolve_actors(session, actors.union(*(m.actors for m in marked)))
+    people = _people(session, actors.union(*(m.actors for m in marked)), known_people)
     new_rows: list[list[Row]] = []
     aggregates: list[list[Row]] = []
     for batch, mark in zip(batches, marked, strict=True):
@@ -172,6 +180,22 @@ def _credited(
             row = (*row[:ACTOR_VALUE], requester, *row[ACTOR_VALUE + 1 :])
         out.append(row)
     return out
+
+
+def _people(
+    session: Session,
+    actors: set[tuple[str, str]],
+    known: dict[tuple[str, str], int] | None,
+) -> dict[tuple[str, str], int | None]:
+    """The person of each actor; email actors in ``known`` are not looked up again, and those
+    found are added to it (a person's email never moves to another person)."""
+    if known is None:
+        return resolve_actors(session, actors)
+    found = resolve_actors(session, actors.difference(known))
+    known.update(
+        (actor, person) for actor, person in found.items() if actor[0] == "email" and person
+    )
+    return {**known, **found}
 
 
 def _first_time(seen: set[tuple[str, str]], row: Row) -> bool:

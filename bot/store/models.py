@@ -191,9 +191,7 @@ class Event(SQLModel, table=True):
     # 64-bit on PostgreSQL (migration 0010), SQLite's rowid (always 64-bit) elsewhere.
     id: int | None = Field(
         default=None,
-        sa_column=sa.Column(
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
-        ),
+        sa_column=sa.Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
     )
     source: str = Field(max_length=32)
     key: str = Field(max_length=255)

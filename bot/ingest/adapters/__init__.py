@@ -2,12 +2,15 @@
 
 Adding a source means adding a module here and registering it in ``ADAPTERS``; and in
 ``RECORD_READERS`` too when its records parse each on their own (``records(body, content_type)
--> Records``), which lets a large body be parsed a slice at a time.
+-> Records``), which lets a large body be parsed a slice at a time; and in ``RECORD_STREAMS``
+when its files are NDJSON or a JSON array of records (``stream(file, content_type, tally) ->
+RecordStream``), which lets ``ai-roi ingest`` read a file of any size a record at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import IO
 
 from bot.domain.events import ParseResult
 from bot.errors import UnknownSourceError
@@ -26,10 +29,12 @@ from bot.ingest.adapters import (
     openai_usage,
     otel,
 )
-from bot.ingest.adapters.common import Records
+from bot.ingest.adapters.common import Records, RecordStream
+from bot.ingest.decoding import Tally
 
 Adapter = Callable[[bytes, str | None], ParseResult]
 RecordReader = Callable[[bytes, str | None], Records]
+StreamReader = Callable[[IO[bytes], str | None, Tally | None], RecordStream]
 
 ADAPTERS: dict[str, Adapter] = {
     generic.SOURCE: generic.parse,
@@ -57,6 +62,15 @@ RECORD_READERS: dict[str, RecordReader] = {
     datadog.SOURCE: datadog_audit.records_either,
     github.SOURCE: github.records,
     google_drive.SOURCE: google_drive.records,
+}
+
+# Sources whose files are read a record at a time (``ai-roi ingest``): NDJSON and a top-level
+# JSON array (for ``usage`` also ``{"events": [...]}``). The others are read a document at a
+# time, as their vendors send them.
+RECORD_STREAMS: dict[str, StreamReader] = {
+    generic.SOURCE: generic.stream,
+    litellm.SOURCE: litellm_daily.stream_either,
+    copilot.SOURCE: copilot.stream,
 }
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from bot.domain.events import Actor, NormalizedEvent, ParseResult, Rejection
 from bot.domain.text import event_problem, with_display_title
@@ -27,7 +27,15 @@ from bot.domain.units import (
     to_count,
 )
 from bot.errors import EventError, PayloadError
-from bot.ingest.decoding import decode_json, decode_ndjson, is_ndjson
+from bot.ingest.decoding import (
+    JsonRecordReader,
+    Line,
+    Tally,
+    decode_json,
+    decode_ndjson,
+    is_ndjson,
+    ndjson_lines,
+)
 
 MAX_KEY_LENGTH = 255  # events.key column
 MAX_LABEL_LENGTH = 200  # tool, model, artifact ids and titles
@@ -121,6 +129,44 @@ class Records:
     def parse(self, start: int = 0, stop: int | None = None) -> ParseResult:
         """The events of records ``start`` to ``stop``; rejections name their index in the body."""
         return parse_records(self.items, self.parse_one, self.line_errors, start, stop)
+
+
+@dataclass(frozen=True)
+class RecordStream:
+    """The records of a file, read as they are asked for (``ai-roi ingest``).
+
+    ``lines`` gives each record, or why it could not be read, in the file's order; a file that
+    breaks off raises ``PayloadError`` after the records before the break. When ``looks_right``
+    is set, records are held until one has the vendor's shape, and if none has, ``check`` (given
+    those records) says whose body this is instead: the same answer as for the whole body.
+    """
+
+    lines: Iterator[Line]
+    parse_one: RecordParser
+    looks_right: Callable[[Any], bool] | None = None
+    check: Callable[[list[Any]], None] | None = None
+
+
+def stream_records(
+    stream: IO[bytes],
+    content_type: str | None,
+    tally: Tally | None = None,
+    list_key: str | None = None,
+) -> tuple[Iterator[Line] | None, Any]:
+    """The records of a file as they are read: ``(lines, None)`` for NDJSON, a top-level JSON
+    array, or the array under ``list_key`` of a top-level object; else ``(None, document)``,
+    the whole JSON document, for the adapter to read as it reads a request body."""
+    if is_ndjson(content_type):
+        return ndjson_lines(stream, tally), None
+    elements, document = JsonRecordReader(stream, tally).records(list_key)
+    if elements is None:
+        return None, document
+    return (Line(value=element) for element in elements), None
+
+
+def document_lines(document: Any, unwrap: Callable[[Any], list[Any]]) -> Iterator[Line]:
+    """The records ``unwrap`` finds in a whole document, as ``Line`` values."""
+    return iter([Line(value=item) for item in unwrap(document)])
 
 
 def require_some(items: list[Any], looks_right: Callable[[Any], bool], expected: str) -> None:

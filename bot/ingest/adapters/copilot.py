@@ -15,23 +15,27 @@ The report has no money.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
     Records,
+    RecordStream,
     count,
     day_of,
+    document_lines,
     has_any,
     instant,
     make_key,
     optional_object,
     read_records,
     require_some,
+    stream_records,
     text,
 )
+from bot.ingest.decoding import Tally
 
 SOURCE = "copilot"
 TOOL = "copilot"
@@ -61,10 +65,23 @@ def parse(body: bytes, content_type: str | None) -> ParseResult:
 
 def records(body: bytes, content_type: str | None) -> Records:
     items, line_errors = read_records(body, content_type, _unwrap)
+    _check(items)
+    return Records(items, parse_record, line_errors)
+
+
+def stream(body: IO[bytes], content_type: str | None, tally: Tally | None = None) -> RecordStream:
+    """A report file as it is read: NDJSON or a JSON array streams, one record is read whole."""
+    lines, document = stream_records(body, content_type, tally)
+    if lines is None:
+        lines = document_lines(document, _unwrap)
+    return RecordStream(lines, parse_record, _looks_like_record, _check)
+
+
+def _check(items: list[Any]) -> None:
+    """Refuse records none of which is a user-level record, naming the report they are from."""
     if items and not any(_looks_like_record(item) for item in items):
         _refuse_other_reports(items[0])
     require_some(items, _looks_like_record, "a Copilot user-level record (day, user_login)")
-    return Records(items, parse_record, line_errors)
 
 
 def _unwrap(document: Any) -> list[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import IO, Any
 
 from bot.domain.events import (
     ARTIFACT_KINDS,
@@ -21,7 +21,14 @@ from bot.domain.units import (
     usd_to_nanos,
 )
 from bot.errors import EventError, PayloadError
-from bot.ingest.adapters.common import Records, read_records
+from bot.ingest.adapters.common import (
+    Records,
+    RecordStream,
+    document_lines,
+    read_records,
+    stream_records,
+)
+from bot.ingest.decoding import Tally
 
 SOURCE = "usage"
 MAX_ID_LENGTH = 200
@@ -41,6 +48,15 @@ def records(body: bytes, content_type: str | None) -> Records:
     """The events of a body, each still to be parsed (``Records.parse``)."""
     items, line_errors = read_records(body, content_type, envelope_items)
     return Records(items, _parse_one, line_errors)
+
+
+def stream(body: IO[bytes], content_type: str | None, tally: Tally | None = None) -> RecordStream:
+    """The events of a file as it is read: NDJSON, a JSON array, or ``{"events": [...]}`` stream;
+    one event object is read whole."""
+    lines, document = stream_records(body, content_type, tally, list_key="events")
+    if lines is None:
+        lines = document_lines(document, envelope_items)
+    return RecordStream(lines, _parse_one)
 
 
 def envelope_items(document: Any) -> list[Any]:

@@ -21,8 +21,10 @@ from bot.domain.units import usd_to_nanos
 from bot.errors import EventError, PayloadError
 from bot.ingest.adapters.common import (
     Records,
+    RecordStream,
     content_key,
     count,
+    document_lines,
     email_actor,
     has_any,
     inclusive_input,
@@ -34,6 +36,7 @@ from bot.ingest.adapters.common import (
     text,
     vendor_actor,
 )
+from bot.ingest.decoding import Line
 
 SOURCE = "litellm"
 TOOL = "litellm"
@@ -58,6 +61,18 @@ def records(body: bytes, content_type: str | None) -> Records:
     items, line_errors = read_records(body, content_type, _unwrap)
     require_some(items, _looks_like_payload, EXPECTED)
     return Records(items, parse_payload, line_errors)
+
+
+def record_stream(lines: Iterator[Line] | None, document: Any) -> RecordStream:
+    """The payloads of a file being read (``common.stream_records``): its lines or elements as
+    they come, or those of a whole document."""
+    if lines is None:
+        lines = document_lines(document, _unwrap)
+    return RecordStream(lines, parse_payload, _looks_like_payload, _check)
+
+
+def _check(items: list[Any]) -> None:
+    require_some(items, _looks_like_payload, EXPECTED)
 
 
 def _unwrap(document: Any) -> list[Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import IO, Any
 
 from bot.domain.events import Actor, EventType, NormalizedEvent, ParseResult
 from bot.domain.units import MAX_REQUESTS_PER_RECORD, to_count, usd_to_nanos
@@ -32,17 +32,20 @@ from bot.errors import EventError, PayloadError
 from bot.ingest.adapters import litellm
 from bot.ingest.adapters.common import (
     Records,
+    RecordStream,
     count,
     decode_document,
+    document_lines,
     email_actor,
     inclusive_input,
     label,
     make_key,
     optional_object,
+    stream_records,
     text,
     vendor_actor,
 )
-from bot.ingest.decoding import is_ndjson
+from bot.ingest.decoding import Tally, is_ndjson
 
 KEY_PREFIX = "litellm-daily"  # the keys of day aggregates, never a LiteLLM request id
 TOOL = "litellm"
@@ -63,6 +66,18 @@ def records_either(body: bytes, content_type: str | None) -> Records:
         if looks_like_page(document):
             return _page_records(document)
     return litellm.records(body, content_type)
+
+
+def stream_either(
+    body: IO[bytes], content_type: str | None, tally: Tally | None = None
+) -> RecordStream:
+    """A file for the ``litellm`` source as it is read: the webhook's payloads stream (NDJSON or
+    a JSON array); a daily activity page, or one payload, is read whole."""
+    lines, document = stream_records(body, content_type, tally)
+    if lines is None and looks_like_page(document):
+        page = _page_records(document)
+        return RecordStream(document_lines(page.items, list), page.parse_one)
+    return litellm.record_stream(lines, document)
 
 
 def looks_like_page(document: Any) -> bool:
