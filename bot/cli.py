@@ -305,8 +305,10 @@ def format_facts(data: dict) -> str:  # type: ignore[type-arg]
             f"    {kind:<13}{counts['created']} created · {counts['viewed_by_others']} viewed by others"
             f" · {counts['used']} used"
         )
-    ai = artifacts["ai"]
-    if ai["marks_in_org"]:
+    ai = artifacts.get("ai")
+    if ai is None:
+        pass  # facts from before AI-assisted marks
+    elif ai["marks_in_org"]:
         lines.append(
             f"  AI-assisted  {ai['created']} created · {ai['viewed_by_others']} viewed by others"
             f" · {ai['used']} used"

@@ -96,48 +96,89 @@ def pattern_problem(kind: RuleKind, pattern: str) -> str | None:
 
 
 def match(
-    rules: Iterable[Rule], artifact_kind: str, title: str | None, traits: ArtifactTraits | None
+    rules: Iterable[Rule] | RuleSet,
+    artifact_kind: str,
+    title: str | None,
+    traits: ArtifactTraits | None,
 ) -> RuleMatch | None:
     """The first enabled rule, in the given order, that marks this artifact; agent-author rules
     are tried before the others so that a pull request an agent wrote is credited to whoever
-    asked for it even when a trailer rule would also match."""
-    ordered = sorted(
-        (r for r in rules if r.enabled and r.applies_to(artifact_kind)),
-        key=lambda r: r.kind != RuleKind.AGENT_AUTHOR,
-    )
-    for rule in ordered:
-        if _matches(rule, title, traits or ArtifactTraits()):
-            credit = None
-            if rule.kind == RuleKind.AGENT_AUTHOR and traits is not None:
-                credit = traits.requested_by
-            return RuleMatch(rule=rule, tool=rule.tool, credit_to=credit)
-    return None
+    asked for it even when a trailer rule would also match. (A ``RuleSet`` of the same rules
+    gives the same answer, without preparing them again for every artifact.)"""
+    prepared = rules if isinstance(rules, RuleSet) else RuleSet(rules)
+    return prepared.match(artifact_kind, title, traits)
 
 
-def _matches(rule: Rule, title: str | None, traits: ArtifactTraits) -> bool:
+class RuleSet:
+    """Rules prepared once for many artifacts: enabled ones only, in the order ``match`` tries
+    them, for pull requests and for the other kinds, their patterns folded."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        enabled = [r for r in rules if r.enabled]
+        self.rules = tuple(enabled)
+        self._by_kind = {
+            pull_request: tuple(
+                (rule, _folded_pattern(rule))
+                for rule in sorted(
+                    (r for r in enabled if r.applies_to(PULL_REQUEST) == pull_request),
+                    key=lambda r: r.kind != RuleKind.AGENT_AUTHOR,
+                )
+            )
+            for pull_request in (True, False)
+        }
+
+    def match(
+        self, artifact_kind: str, title: str | None, traits: ArtifactTraits | None
+    ) -> RuleMatch | None:
+        candidates = self._by_kind[artifact_kind == PULL_REQUEST]
+        if not candidates:
+            return None
+        values = _Values(title, traits or ArtifactTraits())
+        for rule, pattern in candidates:
+            if _matches(rule.kind, pattern, values):
+                credit = None
+                if rule.kind == RuleKind.AGENT_AUTHOR and traits is not None:
+                    credit = traits.requested_by
+                return RuleMatch(rule=rule, tool=rule.tool, credit_to=credit)
+        return None
+
+
+def _folded_pattern(rule: Rule) -> str:
     pattern = rule.pattern.strip().casefold()
-    values: Sequence[str | None]
-    match rule.kind:
-        case RuleKind.AGENT_AUTHOR | RuleKind.CREATOR:
-            values = (traits.author,)
-        case RuleKind.LABEL | RuleKind.TAG:
-            values = traits.labels
-        case RuleKind.TRAILER:
-            values = traits.trailers
-        case RuleKind.BODY_MARKER:
-            values = traits.markers
-        case RuleKind.TITLE:
-            values = (title,)
-    for value in values:
-        if value is None:
-            continue
-        folded = value.casefold()
-        if rule.kind in _CONTAINS:
-            if pattern in folded:
-                return True
-        elif fnmatchcase(folded, pattern.replace("[", "[[]")):  # "[" is a plain character
-            return True
-    return False
+    return pattern if rule.kind in _CONTAINS else pattern.replace("[", "[[]")  # "[" is plain
+
+
+class _Values:
+    """An artifact's title and traits, each folded once, when a rule first reads it."""
+
+    def __init__(self, title: str | None, traits: ArtifactTraits) -> None:
+        self._title, self._traits = title, traits
+        self._folded: dict[RuleKind, tuple[str, ...]] = {}
+
+    def of(self, kind: RuleKind) -> tuple[str, ...]:
+        found = self._folded.get(kind)
+        if found is None:
+            raw: Sequence[str | None]
+            match kind:
+                case RuleKind.AGENT_AUTHOR | RuleKind.CREATOR:
+                    raw = (self._traits.author,)
+                case RuleKind.LABEL | RuleKind.TAG:
+                    raw = self._traits.labels
+                case RuleKind.TRAILER:
+                    raw = self._traits.trailers
+                case RuleKind.BODY_MARKER:
+                    raw = self._traits.markers
+                case RuleKind.TITLE:
+                    raw = (self._title,)
+            found = tuple(value.casefold() for value in raw if value is not None)
+            self._folded[kind] = found
+        return found
+
+
+def _matches(kind: RuleKind, pattern: str, values: _Values) -> bool:
+    if kind in _CONTAINS:
+        return any(pattern in value for value in values.of(kind))
+    return any(fnmatchcase(value, pattern) for value in values.of(kind))
 
 
 # Shipped with ai-roi, listed (and switchable off) in the admin App Home like any other rule.
@@ -187,7 +228,7 @@ def rule_mark(rule: Rule) -> str:
 
 
 def decide(
-    rules: Sequence[Rule],
+    rules: Sequence[Rule] | RuleSet,
     *,
     source_says: bool | None,
     source_tool: str | None,

@@ -28,8 +28,8 @@ from bot.domain.ai_rules import (
     Mark,
     Rule,
     RuleKind,
+    RuleSet,
     decide,
-    match,
     traits_from_json,
 )
 from bot.domain.events import EventType
@@ -99,9 +99,10 @@ def preview(session: Session, rule: Rule) -> RulePreview:
     else:
         where.append(col(Artifact.title).is_not(None))
     matches = newly = 0
+    prepared = RuleSet((candidate,))
     for page in _pages(session, where):
         for row in page:
-            if match((candidate,), row.kind, row.title, traits_from_json(row.traits)) is None:
+            if prepared.match(row.kind, row.title, traits_from_json(row.traits)) is None:
                 continue
             matches += 1
             if not row.ai_assisted:
@@ -113,7 +114,7 @@ def reapply(session: Session) -> int:
     """Re-decide every artifact whose mark did not come from its source against
     ``rules_in_force``, store the new marks and move the credit of agent-written pull requests;
     return how many artifacts changed (mark or credit). Runs in the session's transaction."""
-    rules = rules_in_force(session)
+    rules = RuleSet(rules_in_force(session))
     changed = 0
     where = [sa.or_(col(Artifact.ai_marked_by).is_(None), _by_rule())]
     for page in _pages(session, where):

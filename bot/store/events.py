@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.ai_rules import Rule, decide
+from bot.domain.ai_rules import RuleSet, decide
 from bot.store.ai_marks import rules_in_force
 from bot.store.db import upsert_for
 from bot.store.event_rows import (
@@ -35,6 +35,7 @@ from bot.store.identities import resolve_actors
 from bot.store.models import Artifact, Event
 
 _EVENTS: sa.Table = Event.__table__  # type: ignore[attr-defined]
+_ARTIFACTS: sa.Table = Artifact.__table__  # type: ignore[attr-defined]
 # PostgreSQL: one INSERT … SELECT FROM unnest() of one array per column, whatever the number of
 # rows; SQLite: a few INSERTs of many rows each (``_sqlite_insert``).
 _PG_ARRAY_TYPES = {
@@ -90,7 +91,7 @@ def write_batches(
     holds the people already found for email actors, which are looked up only once.
     """
     # The admins' rules, read once per write, decide the marks the sources leave open.
-    rules = rules_in_force(session) if any(batch.artifacts for batch in batches) else []
+    rules = RuleSet(rules_in_force(session) if any(batch.artifacts for batch in batches) else [])
     marked = [_marked(batch, rules) for batch in batches]
     actors: set[tuple[str, str]] = set().union(*(batch.actors for batch in batches))
     people = _people(session, actors.union(*(m.actors for m in marked)), known_people)
@@ -128,7 +129,7 @@ class _Marked:
     actors: set[tuple[str, str]]
 
 
-def _marked(batch: PreparedBatch, rules: Sequence[Rule]) -> _Marked:
+def _marked(batch: PreparedBatch, rules: RuleSet) -> _Marked:
     """Decide the mark of each artifact a ``created`` event describes (the source's word, else
     the first matching rule); the batch itself is left as it was."""
     artifacts: dict[str, dict[str, Any]] = {}
@@ -317,9 +318,12 @@ def _upsert_artifacts(
     fields = [{k: v for k, v in a.items() if k not in _NOT_COLUMNS} for a in artifacts.values()]
     described = [f for f, a in zip(fields, artifacts.values(), strict=True) if a["described"]]
     bare = [f for f, a in zip(fields, artifacts.values(), strict=True) if not a["described"]]
+    # Core statements on the session's connection: one executemany each. (Through the ORM, rows
+    # whose optional values are empty in different places would be split into many statements.)
+    connection = session.connection()
     if described:
-        stmt = insert(Artifact)
-        session.execute(
+        stmt = insert(_ARTIFACTS)
+        connection.execute(
             stmt.on_conflict_do_update(
                 index_elements=["source", "external_id"],
                 set_={
@@ -336,8 +340,8 @@ def _upsert_artifacts(
             described,
         )
     if bare:
-        session.execute(
-            insert(Artifact).on_conflict_do_nothing(index_elements=["source", "external_id"]),
+        connection.execute(
+            insert(_ARTIFACTS).on_conflict_do_nothing(index_elements=["source", "external_id"]),
             bare,
         )
     ids: dict[str, int] = {}
