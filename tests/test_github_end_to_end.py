@@ -141,6 +141,24 @@ def test_agent_and_trailer_marked_pull_requests_reach_the_requesters_digest(
     assert (ai["created"], ai["viewed_by_others"], ai["used"]) == (2, 1, 1)
     assert ai["by_kind"] == {"pull_request": {"created": 2, "viewed_by_others": 1, "used": 1}}
 
+    # A later delivery about #7 (say, an edit) describes it again without its commits: the
+    # trailer learnt from them stays, and so does the mark.
+    (again,) = [
+        item
+        for item in data["deliveries"]
+        if item["event"] == "pull_request" and item["payload"]["pull_request"]["number"] == 7
+    ][:1]
+    with serve_app(context) as live:
+        response = deliver(
+            f"{live.url}/webhooks/github",
+            "pull_request",
+            {**again["payload"], "action": "edited"},
+            delivery="redescribed-7",
+            client=live.client,
+        )
+        assert response.status_code == 202, response.text
+    assert facts(capsys)["ai"]["created"] == 2
+
     # The weekly DM.
     with Session(engine) as session:
         everyone = all_people(session)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.ai_rules import RuleSet, decide
+from bot.domain.ai_rules import RuleSet, decide, traits_from_json, traits_to_json
 from bot.store.ai_marks import rules_in_force
 from bot.store.db import upsert_for
 from bot.store.event_rows import (
@@ -92,6 +92,8 @@ def write_batches(
     """
     # The admins' rules, read once per write, decide the marks the sources leave open.
     rules = RuleSet(rules_in_force(session) if any(batch.artifacts for batch in batches) else [])
+    for batch in batches:
+        _keep_stored_trailers(session, batch)
     marked = [_marked(batch, rules) for batch in batches]
     actors: set[tuple[str, str]] = set().union(*(batch.actors for batch in batches))
     people = _people(session, actors.union(*(m.actors for m in marked)), known_people)
@@ -127,6 +129,36 @@ class _Marked:
     rows: list[Row]
     aggregates: list[Row]
     actors: set[tuple[str, str]]
+
+
+def _keep_stored_trailers(session: Session, batch: PreparedBatch) -> None:
+    """A pull request described again without its commits (a webhook delivery carries none)
+    keeps the ``Co-authored-by`` trailers stored when its commits were read: trailers are only
+    learnt, never unlearnt, so a later description cannot take away a mark they gave. One query
+    per 500 such pull requests; other artifacts cost nothing."""
+    bare = [
+        external_id
+        for external_id, fields in batch.artifacts.items()
+        if AI_INPUT in fields
+        and fields["kind"] == "pull_request"
+        and fields[AI_INPUT][2] is not None
+        and not fields[AI_INPUT][2].trailers
+    ]
+    for start in range(0, len(bare), 500):
+        query = select(Artifact.external_id, Artifact.traits).where(
+            col(Artifact.source) == batch.source,
+            col(Artifact.external_id).in_(bare[start : start + 500]),
+            col(Artifact.traits).is_not(None),
+        )
+        for external_id, text in session.exec(query):
+            stored = traits_from_json(text)
+            if stored is None or not stored.trailers:
+                continue
+            fields = batch.artifacts[external_id]
+            source_says, tool, traits = fields[AI_INPUT]
+            traits = replace(traits, trailers=stored.trailers)
+            fields["traits"] = traits_to_json(traits)
+            fields[AI_INPUT] = (source_says, tool, traits)
 
 
 def _marked(batch: PreparedBatch, rules: RuleSet) -> _Marked:

@@ -23,9 +23,10 @@ A body is one such object, a JSON array of them, or NDJSON. What each becomes:
   ``edited``, ``reopened``, ``ready_for_review``, ``labeled``, ``closed`` …), describes the same
   artifact again: the stored event stays one, the artifact's title and traits are refreshed.
   Drafts count as opened when they are opened (coding agents open drafts); a pull request closed
-  without merging stays created and never used. A webhook's description has no trailers: until
-  the next pull describes the pull request again (hourly, and always before a week's digest,
-  which waits for the source's watermark), a trailer-only mark may be missing.
+  without merging stays created and never used. A webhook's description has no trailers: the
+  store keeps those it learnt from an earlier pull (``events._keep_stored_trailers``), and a
+  pull request first seen by webhook gets them at the next pull (hourly, and always before a
+  week's digest, which waits for the source's watermark).
 - merged (``merged_at`` set) → ``artifact.used`` keyed ``merged/<pull request>`` at
   ``merged_at``, by whoever merged it (``merged_by``; unknown in a REST listing, which the
   connector completes). Merged once, counted once.
