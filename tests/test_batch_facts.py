@@ -116,9 +116,20 @@ def one_by_one(engine: Engine, week: Week, tz: ZoneInfo) -> dict[int, Facts]:
         return {p.id: reference_facts(session, p, week, tz) for p in all_people(session) if p.id}
 
 
-def batched(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> dict[int, Facts]:
+def batched(
+    engine: Engine, week: Week, tz: ZoneInfo, batch_size: int, *, everyone: bool = False
+) -> dict[int, Facts]:
     with Session(engine) as session:
-        return facts_for_many(session, all_people(session), week, tz, batch_size=batch_size)
+        return facts_for_many(
+            session, all_people(session), week, tz, batch_size=batch_size, everyone=everyone
+        )
+
+
+def both_ways(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> list[dict[int, Facts]]:
+    """The facts queried by person and read from everyone's rows."""
+    return [
+        batched(engine, week, tz, batch_size, everyone=everyone) for everyone in (False, True)
+    ]
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
@@ -134,7 +145,7 @@ def test_the_same_facts_as_one_person_at_a_time(org: Engine, zone: str, week: st
         assert any(f.unopened_recent for f in expected.values())
         assert any(f.viewers for f in expected.values())
     for batch_size in (4, 500):
-        assert batched(org, parse_week(week), tz, batch_size) == expected
+        assert both_ways(org, parse_week(week), tz, batch_size) == [expected, expected]
 
 
 def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
@@ -159,7 +170,7 @@ def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
             )
     expected = one_by_one(org, W47, tz)
     assert any(n.get("recovered") for f in expected.values() for n in f.nudges)
-    assert batched(org, W47, tz, 3) == expected
+    assert both_ways(org, W47, tz, 3) == [expected, expected]
 
 
 def test_the_same_baseline_when_old_weeks_were_purged_into_weekly_totals(org: Engine) -> None:
@@ -181,7 +192,7 @@ def test_the_same_baseline_when_old_weeks_were_purged_into_weekly_totals(org: En
         tz = ZoneInfo(zone)
         expected = one_by_one(org, W47, tz)
         assert sum(sum(f.baseline_tokens) for f in expected.values()) > 45_000
-        assert batched(org, W47, tz, 4) == expected
+        assert both_ways(org, W47, tz, 4) == [expected, expected]
 
 
 def test_nobody_and_people_without_events(engine: Engine) -> None:
