@@ -133,8 +133,18 @@ def populate(
                 "updated_at",
             ),
             (
-                (n + 1, email_of(n), f"Person {n}", slack_id_of(n), "UTC")
-                + (False, False, False, now_text, now_text)
+                (
+                    n + 1,
+                    email_of(n),
+                    f"Person {n}",
+                    slack_id_of(n),
+                    "UTC",
+                    False,
+                    False,
+                    False,
+                    now_text,
+                    now_text,
+                )
                 for n in range(people)
             ),
         )
@@ -156,8 +166,15 @@ def populate(
                     on_day[at // DAY].append(artifact_id)
                     kind = rng.choice(KINDS)
                     artifact_rows.append(
-                        (artifact_id, SOURCE, f"art-{artifact_id:09d}", kind, None)
-                        + (f"{kind} {artifact_id}", clock.text(at))
+                        (
+                            artifact_id,
+                            SOURCE,
+                            f"art-{artifact_id:09d}",
+                            kind,
+                            None,
+                            f"{kind} {artifact_id}",
+                            clock.text(at),
+                        )
                     )
                     if len(artifact_rows) == 50_000:
                         writer.rows("artifacts", _ARTIFACT_COLUMNS, artifact_rows)
@@ -176,7 +193,9 @@ def populate(
             rows: list[tuple[Any, ...]] = []
             for artifact_id in on_day[day]:
                 person = creator[artifact_id]
-                rows.append(_event(created_at[artifact_id], "artifact.created", person, artifact_id))
+                rows.append(
+                    _event(created_at[artifact_id], "artifact.created", person, artifact_id)
+                )
             on_day[day] = []
             pool = last_id[w]
             for n in range(people):
@@ -211,8 +230,7 @@ def populate(
                 key += 1
                 counts.by_type[row[1]] += 1
                 numbered.append(
-                    (key, SOURCE, f"evt-{key:010d}", row[1], clock.text(row[0]), now_text)
-                    + row[2:]
+                    (key, SOURCE, f"evt-{key:010d}", row[1], clock.text(row[0]), now_text, *row[2:])
                 )
             writer.rows("events", EVENT_COLUMNS, numbered)
             counts.events += len(numbered)
@@ -231,7 +249,21 @@ def _first(row: tuple[Any, ...]) -> Any:
 
 def _event(at: int, type_: str, person: int, artifact_id: int) -> tuple[Any, ...]:
     # (seconds, type, person_id, actor_kind, actor_value, tool, model, tokens ×4, requests, artifact)
-    return (at, type_, person, "email", email_of(person - 1), None, None, 0, 0, 0, 0, 0, artifact_id)
+    return (
+        at,
+        type_,
+        person,
+        "email",
+        email_of(person - 1),
+        None,
+        None,
+        0,
+        0,
+        0,
+        0,
+        0,
+        artifact_id,
+    )
 
 
 def _usage(
@@ -245,7 +277,14 @@ def _usage(
     requests: int,
 ) -> tuple[Any, ...]:
     cost_nanos = (input_tokens * 2 + output_tokens * 8) * 1000
-    return (at, "ai.usage", person, "email", email_of(person - 1), tool, model) + (
+    return (
+        at,
+        "ai.usage",
+        person,
+        "email",
+        email_of(person - 1),
+        tool,
+        model,
         input_tokens,
         cached_tokens,
         output_tokens,
@@ -264,7 +303,9 @@ class _Writer:
         self.raw = engine.raw_connection()
         self.dropped: list[sa.Index] = []
 
-    def rows(self, table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]] | list[Any]) -> None:
+    def rows(
+        self, table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]] | list[Any]
+    ) -> None:
         raise NotImplementedError
 
     def before_events(self) -> None:

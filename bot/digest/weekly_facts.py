@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any
 
 from sqlmodel import Session
@@ -35,7 +35,6 @@ EVERYONE_BATCH_SIZE = 2_000  # people per chunk when everyone's rows are read
 # Reading everyone's rows pays when the people asked for are a good share of the organisation.
 EVERYONE_MIN_PEOPLE = 1_000
 EVERYONE_MIN_SHARE = 0.25
-STREAM_ROWS = 5_000  # rows a database round trip fetches when everyone's rows are read
 
 
 def facts_for(session: Session, person: Person, week: Week, tz: tzinfo) -> Facts:
@@ -101,17 +100,19 @@ def facts_in_batches(
             ids = [person.id for person in chunk if person.id is not None]
             yield query.facts(chunk, query.by_person(session, ids))
         return
-    streams = query.everyone(session)
-    last = 0
-    for chunk in chunks:
-        ids = [person.id for person in chunk if person.id is not None]
-        if not ids:
-            yield query.facts(chunk, _Rows.empty())
-            continue
-        if ids[0] <= last or any(a >= b for a, b in zip(ids, ids[1:], strict=False)):
-            raise ValueError("facts_in_batches: people must come in person-id order")
-        last = ids[-1]
-        yield query.facts(chunk, streams.upto(last))
+    with agg.everyone_rows(session.get_bind(), query.statements(None)) as streams:  # type: ignore[arg-type]
+        last = 0
+        for chunk in chunks:
+            ids = [person.id for person in chunk if person.id is not None]
+            if not ids:
+                yield query.facts(chunk, _Rows.empty())
+                continue
+            if ids[0] <= last or any(a >= b for a, b in pairwise(ids)):
+                raise ValueError("facts_in_batches: people must come in person-id order")
+            last = ids[-1]
+            yield query.facts(
+                chunk, _Rows(**{name: rows.upto(last) for name, rows in streams.items()})
+            )
 
 
 def _worth_reading_everyone(session: Session, wanted: int) -> bool:
@@ -140,16 +141,6 @@ class _Rows:
     @classmethod
     def empty(cls) -> _Rows:
         return cls([], [], [], [], [], [])
-
-
-@dataclass
-class _Everyone:
-    """Everyone's rows, one open cursor per aggregate, ordered by person id."""
-
-    streams: dict[str, agg.PersonRows]
-
-    def upto(self, last: int) -> _Rows:
-        return _Rows(**{name: rows.upto(last) for name, rows in self.streams.items()})
 
 
 @dataclass(frozen=True)
@@ -194,15 +185,6 @@ class _WeekQuery:
             **{
                 name: list(session.execute(statement))
                 for name, statement in self.statements(ids).items()
-            }
-        )
-
-    def everyone(self, session: Session) -> _Everyone:
-        options = {"stream_results": True, "yield_per": STREAM_ROWS}
-        return _Everyone(
-            {
-                name: agg.PersonRows(session.execute(statement, execution_options=options))
-                for name, statement in self.statements(None).items()
             }
         )
 

@@ -23,13 +23,16 @@ added to every kind by adding its column to ``_kind_columns`` and reading it in
 
 from __future__ import annotations
 
-from collections import defaultdict
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -92,19 +95,16 @@ def usage_statement(
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
     model = sa.func.coalesce(col(Event.model), "unknown")
     person = col(Event.person_id)
-    statement = (
-        sa.select(
-            person,
-            tool,
-            model,
-            sa.func.sum(Event.input_tokens),
-            sa.func.sum(Event.cached_tokens),
-            sa.func.sum(Event.output_tokens),
-            sa.func.sum(Event.cost_nanos),
-            sa.func.sum(Event.requests),
-        )
-        .where(_whose(person, person_ids), col(Event.type) == USAGE, _in_range(start, end))
-    )
+    statement = sa.select(
+        person,
+        tool,
+        model,
+        sa.func.sum(Event.input_tokens),
+        sa.func.sum(Event.cached_tokens),
+        sa.func.sum(Event.output_tokens),
+        sa.func.sum(Event.cost_nanos),
+        sa.func.sum(Event.requests),
+    ).where(_whose(person, person_ids), col(Event.type) == USAGE, _in_range(start, end))
     return cast(sa.Select[Any], _grouped(statement, person_ids, 3))
 
 
@@ -126,7 +126,10 @@ def usage_values(rows: Iterable[Row]) -> dict[int, Usage]:
         person_total[2] += out
         person_total[3] += cost
         person_total[4] += int(requests or 0)
-        for groups, name in ((tools[person_id], str(tool_name)), (models[person_id], str(model_name))):
+        for groups, name in (
+            (tools[person_id], str(tool_name)),
+            (models[person_id], str(model_name)),
+        ):
             group = groups.get(name)
             if group is None:
                 groups[name] = [inp + out, cost]
@@ -162,13 +165,12 @@ def weekly_tokens_statement(
         *[(_in_range(start, end), index) for index, (start, end) in enumerate(ranges)], else_=None
     )
     person = col(Event.person_id)
-    statement = (
-        sa.select(person, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)))
-        .where(
-            _whose(person, person_ids),
-            col(Event.type) == USAGE,
-            _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
-        )
+    statement = sa.select(
+        person, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens))
+    ).where(
+        _whose(person, person_ids),
+        col(Event.type) == USAGE,
+        _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
     )
     return cast(sa.Select[Any], _grouped(statement, person_ids, 2))
 
@@ -358,11 +360,16 @@ def delivered_facts(session: Session, person_ids: Sequence[int], week: str) -> d
 
 # Reading everyone's rows a chunk of people at a time ------------------------------------------------
 
+STREAM_ROWS = 5_000  # rows fetched at a time from each statement
+STREAM_AHEAD = 4  # fetches a statement's reader may run ahead of the chunk being built
+
+_DONE = object()
+
 
 class PersonRows:
     """The rows of one everyone-statement (ordered by person id), handed out a chunk of people at
     a time: ``upto(last)`` returns the rows of every person id ≤ ``last`` not handed out yet.
-    Only the current chunk's rows are held; the rest wait in the database cursor."""
+    Only a few fetches are held at once; the rest wait in the database cursor."""
 
     def __init__(self, rows: Iterable[Row]) -> None:
         self._rows: Iterator[Row] = iter(rows)
@@ -376,3 +383,70 @@ class PersonRows:
             row = next(rows, None)
         self._next = row
         return taken
+
+
+class _Reader(threading.Thread):
+    """Runs one statement on its own connection and hands its rows over in fetches, a few ahead
+    of the reader: the database sorts and groups every statement at once (SQLite gives up
+    Python's lock while it works; PostgreSQL works in its own processes), beside the Python
+    that builds the digests."""
+
+    def __init__(self, engine: Engine, statement: sa.Select[Any], name: str) -> None:
+        super().__init__(name=f"facts-{name}", daemon=True)
+        self.engine = engine
+        self.statement = statement
+        self.fetched: queue.Queue[Any] = queue.Queue(maxsize=STREAM_AHEAD)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                result = connection.execute(
+                    self.statement,
+                    execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
+                )
+                for rows in result.partitions(STREAM_ROWS):
+                    if not self._put(rows):
+                        return
+                result.close()
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.fetched.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def rows(self) -> Iterator[Row]:
+        while True:
+            item = self.fetched.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+@contextmanager
+def everyone_rows(
+    engine: Engine, statements: dict[str, sa.Select[Any]]
+) -> Iterator[dict[str, PersonRows]]:
+    """Everyone's rows of each statement (built with ``person_ids=None``), read a chunk of people
+    at a time; every statement runs at once, each on its own connection."""
+    readers = {name: _Reader(engine, statement, name) for name, statement in statements.items()}
+    for reader in readers.values():
+        reader.start()
+    try:
+        yield {name: PersonRows(reader.rows()) for name, reader in readers.items()}
+    finally:
+        for reader in readers.values():
+            reader.stop()

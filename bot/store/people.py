@@ -37,7 +37,10 @@ def people_by_id(session: Session, batch_size: int = 2_000) -> Iterator[list[Per
     while True:
         batch = list(
             session.exec(
-                select(Person).where(col(Person.id) > last).order_by(col(Person.id)).limit(batch_size)
+                select(Person)
+                .where(col(Person.id) > last)
+                .order_by(col(Person.id))
+                .limit(batch_size)
             ).all()
         )
         if not batch:
