@@ -127,9 +127,7 @@ def batched(
 
 def both_ways(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> list[dict[int, Facts]]:
     """The facts queried by person and read from everyone's rows."""
-    return [
-        batched(engine, week, tz, batch_size, everyone=everyone) for everyone in (False, True)
-    ]
+    return [batched(engine, week, tz, batch_size, everyone=everyone) for everyone in (False, True)]
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])

@@ -72,18 +72,19 @@ def _whose(person: Any, person_ids: Sequence[int] | None) -> sa.ColumnElement[bo
     """The people's rows: ``person_id IN (…)``; or everyone's (``person_id + 0 IS NOT NULL``, a
     test no index answers, so the planner reads the time range rather than walking every
     person's events through the person index)."""
-    return person.in_(person_ids) if person_ids is not None else (person + 0).is_not(None)
+    whose = person.in_(person_ids) if person_ids is not None else (person + 0).is_not(None)
+    return cast(sa.ColumnElement[bool], whose)
 
 
-def _grouped(statement: sa.Select[Any], person_ids: Sequence[int] | None, keys: int) -> Any:
+def _grouped(statement: Any, person_ids: Sequence[int] | None, keys: int) -> Any:
     """Grouped by the first ``keys`` columns (the person first), named by position so that
     everyone's rows, ordered the same way, need no second sort (SQLite's grouping sorts)."""
-    positions = [sa.literal_column(str(n)) for n in range(1, keys + 1)]
+    positions: list[Any] = [sa.literal_column(str(n)) for n in range(1, keys + 1)]
     statement = statement.group_by(*positions)
     return statement.order_by(*positions) if person_ids is None else statement
 
 
-def _ordered(statement: sa.Select[Any], person_ids: Sequence[int] | None) -> Any:
+def _ordered(statement: Any, person_ids: Sequence[int] | None) -> Any:
     """Everyone's rows come ordered by person, to be read a chunk of people at a time."""
     return statement.order_by(sa.literal_column("1")) if person_ids is None else statement
 
