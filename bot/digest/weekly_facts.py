@@ -90,6 +90,8 @@ def facts_in_batches(
         if not isinstance(people, Sequence):
             raise TypeError("facts_in_batches: say everyone=True or False for an iterator")
         everyone = _worth_reading_everyone(session, len(people))
+    if everyone and not agg.readable_from_other_connections(session.get_bind()):  # type: ignore[arg-type]
+        everyone = False
     if isinstance(people, Sequence) and everyone:
         people = sorted(people, key=lambda p: p.id or 0)
     query = _WeekQuery.of(session, week, tz)

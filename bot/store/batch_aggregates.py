@@ -447,6 +447,14 @@ class _Reader(threading.Thread):
         self.join()
 
 
+def readable_from_other_connections(engine: Engine) -> bool:
+    """Whether other connections see this engine's data (an in-memory SQLite database is private
+    to its connection: everyone's rows are then queried by person instead)."""
+    database = engine.url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    return not (engine.dialect.name == "sqlite" and in_memory)
+
+
 @contextmanager
 def everyone_rows(
     engine: Engine, statements: dict[str, sa.Select[Any]]
