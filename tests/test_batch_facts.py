@@ -17,19 +17,22 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.context import AppContext
+from bot.digest import service, weekly_facts
 from bot.digest.deliverers import ConsoleDeliverer
-from bot.digest.weekly_facts import facts_for_many
+from bot.digest.service import digest_now
+from bot.digest.weekly_facts import facts_for_many, facts_in_batches
 from bot.domain.facts import Facts
 from bot.domain.weeks import Week, parse_week
 from bot.ingest.pipeline import ingest_body
-from bot.slack.digest_delivery import run_digest
+from bot.slack.digest_delivery import render_digest, run_digest
 from bot.store import batch_aggregates
 from bot.store.db import transaction
 from bot.store.models import Delivery, WeeklyTotal
-from bot.store.people import all_people
+from bot.store.people import all_people, people_by_id
 from bot.store.workspace import THRESHOLDS, set_setting
 from fakes.reference_facts import reference_facts
-from tests.conftest import FROZEN_NOW
+from tests.conftest import FROZEN_NOW, make_settings
 from tests.helpers import artifact_event, dumps, usage_event
 from tests.test_facts import week_batch
 
@@ -119,9 +122,18 @@ def one_by_one(engine: Engine, week: Week, tz: ZoneInfo) -> dict[int, Facts]:
         return {p.id: reference_facts(session, p, week, tz) for p in all_people(session) if p.id}
 
 
-def batched(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> dict[int, Facts]:
+def batched(
+    engine: Engine, week: Week, tz: ZoneInfo, batch_size: int, *, everyone: bool = False
+) -> dict[int, Facts]:
     with Session(engine) as session:
-        return facts_for_many(session, all_people(session), week, tz, batch_size=batch_size)
+        return facts_for_many(
+            session, all_people(session), week, tz, batch_size=batch_size, everyone=everyone
+        )
+
+
+def both_ways(engine: Engine, week: Week, tz: ZoneInfo, batch_size: int) -> list[dict[int, Facts]]:
+    """The facts queried by person and read from everyone's rows."""
+    return [batched(engine, week, tz, batch_size, everyone=everyone) for everyone in (False, True)]
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
@@ -140,7 +152,7 @@ def test_the_same_facts_as_one_person_at_a_time(org: Engine, zone: str, week: st
         assert any(f.ai_viewed_by_others for f in expected.values())
     assert all(f.ai_marks_in_org for f in expected.values())
     for batch_size in (4, 500):
-        assert batched(org, parse_week(week), tz, batch_size) == expected
+        assert both_ways(org, parse_week(week), tz, batch_size) == [expected, expected]
 
 
 def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
@@ -165,7 +177,7 @@ def test_the_same_recovery_notes_after_last_weeks_warnings(org: Engine) -> None:
             )
     expected = one_by_one(org, W47, tz)
     assert any(n.get("recovered") for f in expected.values() for n in f.nudges)
-    assert batched(org, W47, tz, 3) == expected
+    assert both_ways(org, W47, tz, 3) == [expected, expected]
 
 
 def test_the_same_baseline_when_old_weeks_were_purged_into_weekly_totals(org: Engine) -> None:
@@ -187,7 +199,7 @@ def test_the_same_baseline_when_old_weeks_were_purged_into_weekly_totals(org: En
         tz = ZoneInfo(zone)
         expected = one_by_one(org, W47, tz)
         assert sum(sum(f.baseline_tokens) for f in expected.values()) > 45_000
-        assert batched(org, W47, tz, 4) == expected
+        assert both_ways(org, W47, tz, 4) == [expected, expected]
 
 
 def test_nobody_and_people_without_events(engine: Engine) -> None:
@@ -220,3 +232,59 @@ def test_run_digest_uses_the_facts_it_is_given(org: Engine) -> None:
     assert [o.facts for o in outcomes] == [
         marked if p.id == people[1].id else expected[p.id] for p in people if p.id
     ]
+
+
+def test_people_by_id_in_chunks_give_the_same_facts_as_a_list(org: Engine) -> None:
+    """Everyone's rows read beside people streamed a chunk at a time in id order (the weekly
+    run's way) give each person the reference facts; people out of id order are refused."""
+    tz = ZoneInfo("Europe/Berlin")
+    expected = one_by_one(org, W47, tz)
+    with Session(org) as people_session, Session(org) as session:
+        people = (p for chunk in people_by_id(people_session, batch_size=3) for p in chunk)
+        chunks = list(facts_in_batches(session, people, W47, tz, batch_size=4, everyone=True))
+    assert [len(chunk) for chunk in chunks[:-1]] == [4] * (len(chunks) - 1)
+    got = [(person.id, facts) for chunk in chunks for person, facts in chunk]
+    assert [pid for pid, _ in got] == sorted(expected)
+    assert dict(got) == expected
+    with Session(org) as session:
+        backwards = sorted(all_people(session), key=lambda p: -(p.id or 0))
+        with pytest.raises(ValueError, match="person-id order"):
+            list(facts_in_batches(session, iter(backwards), W47, tz, everyone=True))
+
+
+def test_digest_for_everyone_reads_everyone_rows_with_the_same_digests(
+    org: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ai-roi digest`` for a whole organisation (chunks of people, everyone's rows) previews
+    the same digests, in the same order, as when it queries person by person."""
+    context = AppContext(
+        settings=make_settings(str(org.url.render_as_string(hide_password=False))),
+        engine=org,
+        clock=lambda: FROZEN_NOW,
+    )
+
+    def preview() -> list[tuple[str, str, str | None]]:
+        run = digest_now(
+            context,
+            week=W47,
+            user=None,
+            dry_run=True,
+            deliverer=ConsoleDeliverer(io.StringIO()),
+            render=render_digest,
+        )
+        return [(o.email, o.status, o.text) for o in run.outcomes]
+
+    by_person = preview()
+    assert any(status == "preview" for _, status, _ in by_person)
+    monkeypatch.setattr(service, "EVERYONE_MIN_PEOPLE", 1)
+    monkeypatch.setattr(weekly_facts, "EVERYONE_BATCH_SIZE", 4)
+    seen: list[bool] = []
+    reading = weekly_facts.facts_in_batches
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["everyone"])
+        return reading(*args, **kwargs)
+
+    monkeypatch.setattr(service, "facts_in_batches", spy)
+    assert preview() == by_person
+    assert seen == [True]

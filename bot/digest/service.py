@@ -3,6 +3,7 @@ repair ``--resend``. The deliverer and the renderer come from the caller (``bot.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -22,13 +23,14 @@ from bot.digest.run import (
     summarizer_writer,
 )
 from bot.digest.summarizer_config import summarizer_for
-from bot.digest.weekly_facts import facts_for, facts_for_many
+from bot.digest.weekly_facts import EVERYONE_MIN_PEOPLE, facts_for, facts_in_batches
 from bot.domain.completeness import Completeness, week_completeness
 from bot.domain.weeks import Week
 from bot.errors import AiRoiError
 from bot.store import deliveries
 from bot.store.db import transaction
-from bot.store.people import all_people, display_name, person_by_email
+from bot.store.models import Person
+from bot.store.people import display_name, people_by_id, people_count, person_by_email
 from bot.store.watermarks import source_watermarks
 from bot.store.workspace import digest_grace
 
@@ -71,29 +73,54 @@ def digest_now(
     now = context.clock()
     tz = context.settings.timezone
     with Session(context.engine) as session:
-        people = [person_by_email(session, user)] if user else all_people(session)
+        people = [person_by_email(session, user)] if user else None
+        total = 1 if user else people_count(session)
         completeness = week_status(session, week, tz=tz, now=now)
     if not completeness.ready and not dry_run:
         return DigestRun(week, completeness, [])
     with Session(context.engine) as session:
         summarizer = summarizer_for(context, session)
-        facts = facts_for_many(session, people, week, tz)
-    with summarizer:
-        outcomes = run_digest(
-            context.engine,
-            people,
-            week=week,
-            tz=tz,
-            deliverer=deliverer,
-            render=render,
-            now=now,
-            dry_run=dry_run,
-            writer=summarizer_writer(summarizer),
-            facts=facts,
-            completeness=completeness,
-            progress=progress,
+    outcomes: list[DigestOutcome] = []
+    with summarizer, Session(context.engine) as people_session, Session(context.engine) as session:
+        # Everyone: a chunk of people at a time in id order, their facts read beside them from
+        # one pass over the week; built, delivered and dropped before the next chunk.
+        chunks = facts_in_batches(
+            session,
+            people if people is not None else _people(people_session),
+            week,
+            tz,
+            everyone=people is None and total >= EVERYONE_MIN_PEOPLE,
         )
+        for chunk in chunks:
+            outcomes += run_digest(
+                context.engine,
+                [person for person, _ in chunk],
+                week=week,
+                tz=tz,
+                deliverer=deliverer,
+                render=render,
+                now=now,
+                dry_run=dry_run,
+                writer=summarizer_writer(summarizer),
+                facts={person.id: facts for person, facts in chunk if person.id is not None},
+                completeness=completeness,
+                progress=_offset(progress, len(outcomes), total),
+            )
+    outcomes.sort(key=lambda outcome: outcome.email)  # reported by email, as people are listed
     return DigestRun(week, completeness, outcomes)
+
+
+def _people(session: Session) -> Iterator[Person]:
+    for batch in people_by_id(session):
+        yield from batch
+
+
+def _offset(progress: Progress | None, done: int, total: int) -> Progress | None:
+    """``progress`` of one chunk's run, counted among everyone's."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda step, _chunk_total: report(done + step, total)
 
 
 def resend(

@@ -1,20 +1,40 @@
-"""SQL aggregation for many people at once: the numbers of ``bot.store.aggregates``, grouped by
-person, so a digest run for a whole organisation makes a handful of queries per chunk of people
-instead of several per person. Every function returns exactly what its one-person counterpart
-returns for each person (people with nothing to count are absent; callers use the zero value).
+"""SQL aggregation for many people at once: the numbers of a person-week's facts, grouped by
+person, so a digest run makes a handful of queries per chunk of people instead of several per
+person — or, for a whole organisation, a handful of queries in all.
+
+Each aggregate is a statement and a shaper:
+
+- ``*_statement(person_ids, …)``: with a list of ids, the rows of those people (one
+  ``person_id IN (…)`` query per chunk, through ``ix_events_person_time``); with ``None``, the
+  rows of everyone, **ordered by person id**, so one pass over the week's events (a range on
+  ``occurred_at``: ``ix_events_time``, or the week's partitions) serves a whole organisation and
+  its rows can be read a chunk of people at a time, beside the people themselves
+  (``PersonRows``).
+- ``*_values(rows)``: the rows of some people → ``{person_id: value}``. People with nothing to
+  count are absent; callers use the zero value.
+
+Either way the numbers are the same, and the same as the one-query-per-number reference
+(``fakes/reference_facts.py``); the tests check both against it.
+
+The per-kind artifact counts are one statement (``artifact_counts_statement``): a count is
+added to every kind by adding its column to ``_kind_columns`` and reading it in
+``artifact_counts_values``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.domain.facts import KindCounts, ToolUsage, UsageTotals
 from bot.store.aggregates import (
@@ -23,11 +43,12 @@ from bot.store.aggregates import (
     VIEWED,
     _in_range,
     _someone_else,
-    ai_counts,
     opened_by_someone_else,
     used_before,
 )
 from bot.store.models import Artifact, Delivery, Event, WeeklyTotal
+
+Row = Sequence[Any]  # a result row: the person's id first
 
 
 @dataclass
@@ -39,52 +60,86 @@ class Usage:
     by_model: list[ToolUsage] = field(default_factory=list)
 
 
-# Row shapes of the selects wider than sqlmodel's typed ``select()`` (SQLAlchemy types them as
-# plain tuples of objects).
-_UsageRow = tuple[int, str, str, int | None, int | None, int | None, int | None, int | None]
-_KindRow = tuple[int, str, int, int, int, int, int, int]
+@dataclass
+class ArtifactCounts:
+    """One person's artifacts: the week's, by kind, and the last weeks' that nobody else opened."""
+
+    by_kind: list[KindCounts] = field(default_factory=list)
+    unopened_recent: int = 0
 
 
-def usage(
-    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[int, Usage]:
-    """Totals, per-tool and per-model usage of each person, from one query grouped by
-    (person, tool, model); the groups are then added up per tool and per model."""
-    if not person_ids:
-        return {}
+def _whose(person: Any, person_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:
+    """The people's rows: ``person_id IN (…)``; or everyone's (``person_id + 0 IS NOT NULL``, a
+    test no index answers, so the planner reads the time range rather than walking every
+    person's events through the person index)."""
+    whose = person.in_(person_ids) if person_ids is not None else (person + 0).is_not(None)
+    return cast(sa.ColumnElement[bool], whose)
+
+
+def _grouped(statement: Any, person_ids: Sequence[int] | None, keys: int) -> Any:
+    """Grouped by the first ``keys`` columns (the person first), named by position so that
+    everyone's rows, ordered the same way, need no second sort (SQLite's grouping sorts)."""
+    positions: list[Any] = [sa.literal_column(str(n)) for n in range(1, keys + 1)]
+    statement = statement.group_by(*positions)
+    return statement.order_by(*positions) if person_ids is None else statement
+
+
+def _ordered(statement: Any, person_ids: Sequence[int] | None) -> Any:
+    """Everyone's rows come ordered by person, to be read a chunk of people at a time."""
+    return statement.order_by(sa.literal_column("1")) if person_ids is None else statement
+
+
+# Usage ------------------------------------------------------------------------------------------
+
+
+def usage_statement(
+    person_ids: Sequence[int] | None, start: datetime, end: datetime
+) -> sa.Select[Any]:
+    """Usage in [start, end) grouped by (person, tool, model)."""
     tool = sa.func.coalesce(col(Event.tool), col(Event.source))
     model = sa.func.coalesce(col(Event.model), "unknown")
-    rows = session.execute(  # eight columns: more than sqlmodel's typed select() takes
-        sa.select(
-            col(Event.person_id),
-            tool,
-            model,
-            sa.func.sum(Event.input_tokens),
-            sa.func.sum(Event.cached_tokens),
-            sa.func.sum(Event.output_tokens),
-            sa.func.sum(Event.cost_nanos),
-            sa.func.sum(Event.requests),
-        )
-        .where(
-            col(Event.person_id).in_(person_ids),
-            col(Event.type) == USAGE,
-            _in_range(start, end),
-        )
-        .group_by(col(Event.person_id), tool, model)
-    ).all()
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    tools: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    models: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for row in rows:
-        person_id, tool_name, model_name, inp, cached, out, cost, requests = cast(_UsageRow, row)
-        numbers = [int(inp or 0), int(cached or 0), int(out or 0), int(cost or 0)]
-        person_total = totals[person_id]
-        for index, value in enumerate([*numbers, int(requests or 0)]):
-            person_total[index] += value
-        for groups, name in ((tools, str(tool_name)), (models, str(model_name))):
-            group = groups[person_id][name]
-            group[0] += numbers[0] + numbers[2]
-            group[1] += numbers[3]
+    person = col(Event.person_id)
+    statement = sa.select(
+        person,
+        tool,
+        model,
+        sa.func.sum(Event.input_tokens),
+        sa.func.sum(Event.cached_tokens),
+        sa.func.sum(Event.output_tokens),
+        sa.func.sum(Event.cost_nanos),
+        sa.func.sum(Event.requests),
+    ).where(_whose(person, person_ids), col(Event.type) == USAGE, _in_range(start, end))
+    return cast(sa.Select[Any], _grouped(statement, person_ids, 3))
+
+
+def usage_values(rows: Iterable[Row]) -> dict[int, Usage]:
+    """Totals, per-tool and per-model usage of each person (the groups added up per tool and
+    per model)."""
+    totals: dict[int, list[int]] = {}
+    tools: dict[int, dict[str, list[int]]] = {}
+    models: dict[int, dict[str, list[int]]] = {}
+    for person_id, tool_name, model_name, inp, cached, out, cost, requests in rows:
+        inp, out, cost = int(inp or 0), int(out or 0), int(cost or 0)
+        person_total = totals.get(person_id)
+        if person_total is None:
+            person_total = totals[person_id] = [0, 0, 0, 0, 0]
+            tools[person_id] = {}
+            models[person_id] = {}
+        person_total[0] += inp
+        person_total[1] += int(cached or 0)
+        person_total[2] += out
+        person_total[3] += cost
+        person_total[4] += int(requests or 0)
+        for groups, name in (
+            (tools[person_id], str(tool_name)),
+            (models[person_id], str(model_name)),
+        ):
+            group = groups.get(name)
+            if group is None:
+                groups[name] = [inp + out, cost]
+            else:
+                group[0] += inp + out
+                group[1] += cost
     return {
         person_id: Usage(
             UsageTotals(*numbers),
@@ -95,44 +150,59 @@ def usage(
     }
 
 
-def weekly_tokens(
-    session: Session, person_ids: Sequence[int], ranges: list[tuple[datetime, datetime]]
-) -> dict[int, list[int]]:
-    """Token totals of each person for each [start, end) range, in the order given."""
-    if not person_ids or not ranges:
+def usage(
+    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, Usage]:
+    if not person_ids:
         return {}
+    return usage_values(session.execute(usage_statement(person_ids, start, end)))
+
+
+# Baseline: tokens per earlier week ---------------------------------------------------------------
+
+
+def weekly_tokens_statement(
+    person_ids: Sequence[int] | None, ranges: list[tuple[datetime, datetime]]
+) -> sa.Select[Any]:
+    """Token totals of each person for each [start, end) range, by the range's index."""
     bucket = sa.case(
         *[(_in_range(start, end), index) for index, (start, end) in enumerate(ranges)], else_=None
     )
-    rows = session.exec(
-        select(
-            col(Event.person_id),
-            bucket,
-            sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens)),
-        )
-        .where(
-            col(Event.person_id).in_(person_ids),
-            col(Event.type) == USAGE,
-            _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
-        )
-        .group_by(col(Event.person_id), bucket)
-    ).all()
+    person = col(Event.person_id)
+    statement = sa.select(
+        person, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens))
+    ).where(
+        _whose(person, person_ids),
+        col(Event.type) == USAGE,
+        _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
+    )
+    return cast(sa.Select[Any], _grouped(statement, person_ids, 2))
+
+
+def rolled_tokens_statement(
+    person_ids: Sequence[int] | None, ranges: list[tuple[datetime, datetime]]
+) -> sa.Select[Any]:
+    """Weeks whose raw events the retention job purged live on in ``weekly_totals``."""
+    person = col(WeeklyTotal.person_id)
+    statement = sa.select(
+        person,
+        col(WeeklyTotal.week_start),
+        col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens),
+    ).where(
+        _whose(person, person_ids),
+        col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
+        col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
+    )
+    return cast(sa.Select[Any], _ordered(statement, person_ids))
+
+
+def weekly_tokens_values(
+    rows: Iterable[Row], rolled: Iterable[Row], ranges: list[tuple[datetime, datetime]]
+) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     for person_id, index, tokens in rows:
         if index is not None and person_id is not None:
             found.setdefault(person_id, [0] * len(ranges))[int(index)] = int(tokens or 0)
-    # Weeks whose raw events the retention job purged live on in weekly_totals.
-    rolled = session.exec(
-        select(
-            WeeklyTotal.person_id,
-            WeeklyTotal.week_start,
-            col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens),
-        ).where(
-            col(WeeklyTotal.person_id).in_(person_ids),
-            col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
-            col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
-        )
-    ).all()
     for person_id, week_start, tokens in rolled:
         for index, (start, end) in enumerate(ranges):
             if start <= week_start < end:
@@ -141,56 +211,121 @@ def weekly_tokens(
     return found
 
 
-def artifacts_by_kind(
-    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[int, list[KindCounts]]:
-    """Per person, ``aggregates.artifacts_by_kind``: created in the range, by kind, and how many
-    of those were viewed by someone else and how many used, before ``end``; the same three for
-    the AI-assisted ones alone."""
-    if not person_ids:
+def weekly_tokens(
+    session: Session, person_ids: Sequence[int], ranges: list[tuple[datetime, datetime]]
+) -> dict[int, list[int]]:
+    if not person_ids or not ranges:
         return {}
+    return weekly_tokens_values(
+        session.execute(weekly_tokens_statement(person_ids, ranges)),
+        session.execute(rolled_tokens_statement(person_ids, ranges)),
+        ranges,
+    )
+
+
+# Artifacts ---------------------------------------------------------------------------------------
+
+
+def _kind_columns(
+    created: type[Event], start: datetime, end: datetime
+) -> list[sa.ColumnElement[Any]]:
+    """The counts of each (person, kind) group of created events in [recent start, end): the
+    week's artifacts (created in [start, end)), those of them viewed by someone else and those
+    used, both before ``end``; and the artifacts of the whole range nobody else had opened by
+    ``end``; the week's three again for the AI-assisted artifacts alone."""
+    artifact = col(created.artifact_id)
+    in_week = col(created.occurred_at) >= start
+    viewed = opened_by_someone_else(created, end)
+
+    def distinct(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.count(sa.distinct(sa.case((condition, artifact))))
+
+    used = used_before(created, end)
+    ai = col(Artifact.ai_assisted)
+    return [
+        distinct(in_week),
+        distinct(sa.and_(in_week, viewed)),
+        distinct(sa.and_(in_week, used)),
+        # the same three for the AI-assisted artifacts alone (DESIGN §3.6 ``artifacts.ai``)
+        distinct(sa.and_(in_week, ai)),
+        distinct(sa.and_(in_week, ai, viewed)),
+        distinct(sa.and_(in_week, ai, used)),
+        distinct(~viewed),
+    ]
+
+
+def artifact_counts_statement(
+    person_ids: Sequence[int] | None, recent_start: datetime, start: datetime, end: datetime
+) -> sa.Select[Any]:
+    """One pass over the created events of [recent_start, end), grouped by (person, kind)."""
     created = aliased(Event)
-    viewed_by_other = opened_by_someone_else(created, end)
-    was_used = used_before(created, end)
-    artifact_rows = session.execute(  # five columns
-        sa.select(
-            col(created.person_id),
-            col(Artifact.kind),
-            sa.func.count(sa.distinct(col(created.artifact_id))),
-            sa.func.count(sa.distinct(sa.case((viewed_by_other, col(created.artifact_id))))),
-            sa.func.count(sa.distinct(sa.case((was_used, col(created.artifact_id))))),
-            *ai_counts(created, viewed_by_other, was_used),
-        )
+    person = col(created.person_id)
+    statement = (
+        sa.select(person, col(Artifact.kind), *_kind_columns(created, start, end))
         .join(Artifact, col(Artifact.id) == col(created.artifact_id))
         .where(
-            col(created.person_id).in_(person_ids),
+            _whose(person, person_ids),
             col(created.type) == CREATED,
-            col(created.occurred_at) >= start,
+            col(created.occurred_at) >= recent_start,
             col(created.occurred_at) < end,
         )
-        .group_by(col(created.person_id), col(Artifact.kind))
-    ).all()
-    found: dict[int, list[KindCounts]] = defaultdict(list)
-    for row in artifact_rows:
-        person_id, kind, *counts = cast(_KindRow, row)
-        found[person_id].append(KindCounts(str(kind), *map(int, counts)))
-    return dict(found)
+    )
+    return cast(sa.Select[Any], _grouped(statement, person_ids, 2))
 
 
-def distinct_viewers(
-    session: Session, person_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    """Per person, how many other people viewed any of their artifacts during the range."""
+def artifact_counts_values(rows: Iterable[Row]) -> dict[int, ArtifactCounts]:
+    found: dict[int, ArtifactCounts] = {}
+    for person_id, kind, created, viewed, used, ai_created, ai_viewed, ai_used, unopened in rows:
+        counts = found.get(person_id)
+        if counts is None:
+            counts = found[person_id] = ArtifactCounts()
+        if created:
+            counts.by_kind.append(
+                KindCounts(
+                    str(kind),
+                    int(created),
+                    int(viewed),
+                    int(used),
+                    int(ai_created),
+                    int(ai_viewed),
+                    int(ai_used),
+                )
+            )
+        counts.unopened_recent += int(unopened)
+    return found
+
+
+def artifact_counts(
+    session: Session,
+    person_ids: Sequence[int],
+    recent_start: datetime,
+    start: datetime,
+    end: datetime,
+) -> dict[int, ArtifactCounts]:
     if not person_ids:
         return {}
+    return artifact_counts_values(
+        session.execute(artifact_counts_statement(person_ids, recent_start, start, end))
+    )
+
+
+def distinct_viewers_statement(
+    person_ids: Sequence[int] | None, start: datetime, end: datetime
+) -> sa.Select[Any]:
+    """Per person, how many other people viewed any of their artifacts during the range: one
+    pass over the range's views, each followed to its artifact's creation."""
     created = aliased(Event)
     viewed = aliased(Event)
     viewer = sa.func.coalesce(
         sa.cast(col(viewed.person_id), sa.String),
         col(viewed.actor_kind) + ":" + col(viewed.actor_value),
     )
-    rows = session.exec(
-        select(col(created.person_id), sa.func.count(sa.distinct(viewer)))
+    person = col(created.person_id)
+    # Everyone's: grouped by ``person_id + 0``, an order no index gives, so that SQLite starts
+    # from the week's views (the time index) instead of walking every person's events in order.
+    key = person if person_ids is not None else person + 0
+    statement = (
+        sa.select(key, sa.func.count(sa.distinct(viewer)))
         .select_from(viewed)
         .join(
             created,
@@ -200,46 +335,153 @@ def distinct_viewers(
             ),
         )
         .where(
-            col(created.person_id).in_(person_ids),
+            _whose(person, person_ids),
             col(viewed.type) == VIEWED,
             col(viewed.occurred_at) >= start,
             col(viewed.occurred_at) < end,
             _someone_else(viewed, created),
         )
-        .group_by(col(created.person_id))
-    ).all()
+    )
+    return cast(sa.Select[Any], _grouped(statement, person_ids, 1))
+
+
+def distinct_viewers_values(rows: Iterable[Row]) -> dict[int, int]:
     return {person_id: int(count or 0) for person_id, count in rows if person_id is not None}
 
 
-def unopened_artifacts(
+def distinct_viewers(
     session: Session, person_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, int]:
-    """Per person, artifacts created in [start, end) that nobody else had opened by ``end``."""
     if not person_ids:
         return {}
-    created = aliased(Event)
-    opened = opened_by_someone_else(created, end)
-    rows = session.exec(
-        select(col(created.person_id), sa.func.count(sa.distinct(col(created.artifact_id))))
-        .where(
-            col(created.person_id).in_(person_ids),
-            col(created.type) == CREATED,
-            col(created.occurred_at) >= start,
-            col(created.occurred_at) < end,
-            ~opened,
-        )
-        .group_by(col(created.person_id))
-    ).all()
-    return {person_id: int(count or 0) for person_id, count in rows if person_id is not None}
+    return distinct_viewers_values(
+        session.execute(distinct_viewers_statement(person_ids, start, end))
+    )
+
+
+# Last week's delivery ------------------------------------------------------------------------------
+
+
+def delivered_statement(person_ids: Sequence[int] | None, week: str) -> sa.Select[Any]:
+    """The facts JSON recorded with each person's delivery for ``week`` (where there is one)."""
+    person = col(Delivery.person_id)
+    statement = sa.select(person, col(Delivery.facts_json)).where(
+        _whose(person, person_ids), col(Delivery.week) == week
+    )
+    return cast(sa.Select[Any], _ordered(statement, person_ids))
+
+
+def delivered_values(rows: Iterable[Row]) -> dict[int, str]:
+    return {person_id: facts_json for person_id, facts_json in rows if facts_json}
 
 
 def delivered_facts(session: Session, person_ids: Sequence[int], week: str) -> dict[int, str]:
-    """The facts JSON recorded with each person's delivery for ``week`` (where there is one)."""
     if not person_ids:
         return {}
-    rows = session.exec(
-        select(Delivery.person_id, Delivery.facts_json).where(
-            col(Delivery.person_id).in_(person_ids), Delivery.week == week
-        )
-    ).all()
-    return {person_id: facts_json for person_id, facts_json in rows if facts_json}
+    return delivered_values(session.execute(delivered_statement(person_ids, week)))
+
+
+# Reading everyone's rows a chunk of people at a time ------------------------------------------------
+
+STREAM_ROWS = 5_000  # rows fetched at a time from each statement
+STREAM_AHEAD = 4  # fetches a statement's reader may run ahead of the chunk being built
+
+_DONE = object()
+
+
+class PersonRows:
+    """The rows of one everyone-statement (ordered by person id), handed out a chunk of people at
+    a time: ``upto(last)`` returns the rows of every person id ≤ ``last`` not handed out yet.
+    Only a few fetches are held at once; the rest wait in the database cursor."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self._rows: Iterator[Row] = iter(rows)
+        self._next: Row | None = next(self._rows, None)
+
+    def upto(self, last: int) -> list[Row]:
+        taken: list[Row] = []
+        row, rows = self._next, self._rows
+        while row is not None and row[0] <= last:
+            taken.append(row)
+            row = next(rows, None)
+        self._next = row
+        return taken
+
+
+class _Reader(threading.Thread):
+    """Runs one statement on its own connection and hands its rows over in fetches, a few ahead
+    of the reader: the database sorts and groups every statement at once (SQLite gives up
+    Python's lock while it works; PostgreSQL works in its own processes), beside the Python
+    that builds the digests."""
+
+    def __init__(self, engine: Engine, statement: sa.Select[Any], name: str) -> None:
+        super().__init__(name=f"facts-{name}", daemon=True)
+        self.engine = engine
+        self.statement = statement
+        self.fetched: queue.Queue[Any] = queue.Queue(maxsize=STREAM_AHEAD)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Every row is read: plan for all of them (a cursor's default, 10 %, picks
+                    # fast-start plans that walk the person index into the table row by row).
+                    connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+                result = connection.execute(
+                    self.statement,
+                    execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
+                )
+                for rows in result.partitions(STREAM_ROWS):
+                    if not self._put(rows):
+                        return
+                result.close()
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.fetched.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def rows(self) -> Iterator[Row]:
+        while True:
+            item = self.fetched.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+def readable_from_other_connections(engine: Engine) -> bool:
+    """Whether other connections see this engine's data (an in-memory SQLite database is private
+    to its connection: everyone's rows are then queried by person instead)."""
+    database = engine.url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    return not (engine.dialect.name == "sqlite" and in_memory)
+
+
+@contextmanager
+def everyone_rows(
+    engine: Engine, statements: dict[str, sa.Select[Any]]
+) -> Iterator[dict[str, PersonRows]]:
+    """Everyone's rows of each statement (built with ``person_ids=None``), read a chunk of people
+    at a time; every statement runs at once, each on its own connection."""
+    readers = {name: _Reader(engine, statement, name) for name, statement in statements.items()}
+    for reader in readers.values():
+        reader.start()
+    try:
+        yield {name: PersonRows(reader.rows()) for name, reader in readers.items()}
+    finally:
+        for reader in readers.values():
+            reader.stop()

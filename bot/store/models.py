@@ -169,11 +169,15 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source", "key", name="uq_events_source_key"),
         sa.Index("ix_events_person_time", "person_id", "occurred_at"),
-        # Only the rows about an artifact: usage events, most of the table, have none.
+        # Only the rows about an artifact: usage events, most of the table, have none. Time and
+        # person too, so "viewed by someone else before the week's end" and "used before it"
+        # are answered from the index (migration 0012).
         sa.Index(
             "ix_events_artifact",
             "artifact_id",
             "type",
+            "occurred_at",
+            "person_id",
             sqlite_where=sa.text("artifact_id IS NOT NULL"),
             postgresql_where=sa.text("artifact_id IS NOT NULL"),
         ),

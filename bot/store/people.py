@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -21,6 +23,32 @@ def person_by_email(session: Session, email: str) -> Person:
 
 def all_people(session: Session) -> list[Person]:
     return list(session.exec(select(Person).order_by(col(Person.email))).all())
+
+
+def people_count(session: Session) -> int:
+    return int(session.exec(select(sa.func.count()).select_from(Person)).one())
+
+
+def people_by_id(session: Session, batch_size: int = 2_000) -> Iterator[list[Person]]:
+    """Everyone, in person-id order, ``batch_size`` people at a time (each batch one query, by
+    id after the last one); the batches are detached from ``session``, so a whole organisation
+    never sits in it at once."""
+    last = 0
+    while True:
+        batch = list(
+            session.exec(
+                select(Person)
+                .where(col(Person.id) > last)
+                .order_by(col(Person.id))
+                .limit(batch_size)
+            ).all()
+        )
+        if not batch:
+            return
+        for person in batch:
+            session.expunge(person)
+        last = batch[-1].id or last
+        yield batch
 
 
 def display_name(person: Person) -> str:
