@@ -364,7 +364,9 @@ def test_a_refused_token_stops_the_run_and_never_shows_the_token(
     assert wrong not in str(raised.value) and "SLACK_BOT_TOKEN" in str(raised.value)
     assert len(slack.calls) == 1  # nobody after the first refusal
     rows = delivery_rows(engine)
-    assert [row.status for row in rows.values()] == ["pending"]  # released for the next run
+    # the claims, the refused one and those of the batch not yet sent, are released at once
+    assert {row.status for row in rows.values()} == {"pending"}
+    assert all(row.lease_until is not None and row.lease_until <= NOW for row in rows.values())
     assert all(wrong not in (row.reason or "") for row in rows.values())
     # with the right token, the next run delivers to everyone
     good = slack_context(database_url, engine, slack)
