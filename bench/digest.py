@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import resource
 import shutil
@@ -32,24 +33,25 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
 from bot.digest.weekly_facts import facts_for_many
 from bot.domain.reflection import template_reflection
 from bot.domain.weeks import Week, parse_week
+from bot.outbound.gate import RateGate
 from bot.settings import load_settings
 from bot.slack.blocks.digest import digest_message
 from bot.slack.digest_delivery import run_digest
-from bot.slack.dm import UserDirectory, slack_deliverer
+from bot.slack.dm import UserDirectory, pacing_interval, slack_deliverer
 from bot.store.db import create_engine, upgrade
 from bot.store.models import Artifact, Event, Person
 from fakes.reference_facts import reference_facts
@@ -69,7 +71,8 @@ TOOLS = (
 )
 # Shares of the events: usage, artifact created, viewed, used.
 MIX = (0.60, 0.12, 0.24, 0.04)
-CHUNK_PEOPLE = 500  # people whose events are generated and written together
+CHUNK_PEOPLE = 500
+DEFAULT_EVENTS = 1_000_000  # people whose events are generated and written together
 
 
 # Memory ---------------------------------------------------------------------------------------
@@ -404,13 +407,56 @@ class SendResult:
     rate_limited: int
     violations: int
     first_to_last: float
+    statements: int = 0  # database statements during the send
+    statement_seconds: float = 0.0  # time inside them (the client's view: round trip included)
+    sleeps: list[float] = field(default_factory=list)  # the gate's sleeps: how late each woke
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+
+
+class StatementCounter:
+    """Counts the engine's statements and the time spent in them while ``on``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        self.count = 0
+        self.seconds = 0.0
+        self._started = 0.0
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+        sa.event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, *args: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, *args: Any) -> None:
+        if self.on:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._started
+
+
+def measured_sleep(lateness: list[float]) -> Any:
+    """``time.sleep`` that records how much later than asked it returned."""
+
+    def sleep(seconds: float) -> None:
+        start = time.perf_counter()
+        time.sleep(seconds)
+        lateness.append(time.perf_counter() - start - seconds)
+
+    return sleep
 
 
 def send_all(
-    engine: Engine, database_url: str, people: list[Person], facts: dict[int, Any], rate: int
+    engine: Engine,
+    database_url: str,
+    people: list[Person],
+    facts: dict[int, Any],
+    rate: int,
+    inject_429: float = 0.0,
 ) -> SendResult:
+    counter = StatementCounter(engine)
     with FakeSlack() as slack:
         slack.set_rate_limit("chat.postMessage", per_minute=rate)
+        if inject_429:
+            slack.inject_429("chat.postMessage", probability=inject_429, retry_after=1, seed=47)
         for person in people:
             assert person.id is not None
             slack.add_user(id=slack_id_of(person.id - 1), email=person.email, tz="UTC")
@@ -423,8 +469,16 @@ def send_all(
             slack_messages_per_minute=rate,
         )
         context = AppContext(settings=settings, engine=engine, clock=lambda: NOW)
-        deliverer = slack_deliverer(context)
+        lateness: list[float] = []
+        # The gate SLACK_MESSAGES_PER_MINUTE=rate makes, with a sleep that is measured.
+        gate = RateGate(
+            min_interval=pacing_interval(settings.slack_messages_per_minute),
+            sleep=measured_sleep(lateness),
+        )
+        deliverer = slack_deliverer(context, gate=gate)
         deliverer.directory = UserDirectory()
+        load_before = os.getloadavg()[0]
+        counter.on = True
         start = time.perf_counter()
         outcomes = run_digest(
             engine,
@@ -436,6 +490,7 @@ def send_all(
             facts=facts,
         )
         seconds = time.perf_counter() - start
+        counter.on = False
         posts = slack.calls_to("chat.postMessage")
         accepted = [m for m in slack.messages if m.method == "chat.postMessage"]
         per_user = Counter(m.user for m in accepted)
@@ -452,7 +507,53 @@ def send_all(
             rate_limited=sum(1 for c in posts if c.status == 429),
             violations=len(slack.violations),
             first_to_last=(ok_times[-1] - ok_times[0]) if len(ok_times) > 1 else 0.0,
+            statements=counter.count,
+            statement_seconds=counter.seconds,
+            sleeps=lateness,
+            load=(load_before, os.getloadavg()[0]),
         )
+
+
+def report_send(result: SendResult) -> bool:
+    """Print the send's figures; True when its targets are met."""
+    n, rate = result.people, result.rate
+    ideal = 60.0 * n / rate
+    achieved = result.accepted / result.seconds * 60
+    print(
+        f"  N = {n:,}, R = {rate:,}/min, N/R = {ideal:.1f} s; wall {result.seconds:.1f} s"
+        f" ({result.seconds / ideal:.3f} × N/R)"
+    )
+    print(
+        f"  achieved {achieved:,.0f}/min = {achieved / rate:.1%} of the allowed rate"
+        f" (first to last accepted post {result.first_to_last:.1f} s)"
+    )
+    print(
+        f"  outcomes {dict(result.outcomes)}; posts {result.posts:,}, accepted {result.accepted:,},"
+        f" duplicates {result.duplicates}, 429s {result.rate_limited},"
+        f" requests during a Retry-After {result.violations}"
+    )
+    per_dm = max(result.accepted, 1)
+    print(
+        f"  database: {result.statements / per_dm:.2f} statements a DM,"
+        f" {result.statement_seconds / per_dm * 1000:.2f} ms a DM inside them"
+        f" ({result.statements:,} in all)"
+    )
+    if result.sleeps:
+        late = sorted(result.sleeps)
+        print(
+            f"  pacing: {len(late):,} sleeps; woke late by {late[len(late) // 2] * 1e6:,.0f} µs"
+            f" (median), {late[int(len(late) * 0.99)] * 1e6:,.0f} µs (p99),"
+            f" {sum(late):.2f} s in all"
+        )
+    else:
+        print("  pacing: the gate never slept (each DM took longer than the interval)")
+    print(f"  load average (1 min) {result.load[0]:.2f} before, {result.load[1]:.2f} after")
+    return (
+        result.duplicates == 0
+        and result.sent == n
+        and result.violations == 0
+        and achieved / rate >= 0.9
+    )
 
 
 # Main -----------------------------------------------------------------------------------------
@@ -464,7 +565,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--weeks", type=int, default=4)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument(
         "--rate", type=int, default=6_000, help="chat.postMessage a minute (Slack and pacing)"
     )
@@ -474,6 +575,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--seed", type=int, default=47)
+    parser.add_argument(
+        "--delivery-only",
+        action="store_true",
+        help="set up only what sending needs (one week, 20 events a person unless --events),"
+        " build facts, send; a PostgreSQL --database-url names a server: a database is created"
+        " on it and dropped",
+    )
+    parser.add_argument(
+        "--inject-429",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="the fake Slack also answers this share of chat.postMessage 429 (Retry-After: 1)",
+    )
     args = parser.parse_args(argv)
     if args.people < 1 or args.weeks < 1 or args.events < 1 or args.rate < 1:
         parser.error("--people, --weeks, --events and --rate must be positive")
@@ -482,6 +597,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.delivery_only:
+        return delivery_main(args)
     workdir: Path | None = None
     url = args.database_url
     if url is None:
@@ -556,32 +673,77 @@ def run(args: argparse.Namespace, engine: Engine, url: str) -> int:
         f"send: {n:,} DMs through run_digest + SlackDeliverer to the fake Slack,"
         f" chat.postMessage limited to R = {rate:,}/min, SLACK_MESSAGES_PER_MINUTE={rate}"
     )
-    ideal = 60.0 * n / rate
     result = send_all(engine, url, recipients, all_facts, rate)
-    achieved = result.accepted / result.seconds * 60
-    print(
-        f"  N = {n:,}, R = {rate:,}/min, N/R = {ideal:.1f} s; wall {result.seconds:.1f} s"
-        f" ({result.seconds / ideal:.3f} × N/R)"
-    )
-    print(
-        f"  achieved {achieved:,.0f}/min = {achieved / rate:.1%} of the allowed rate"
-        f" (first to last accepted post {result.first_to_last:.1f} s)"
-    )
-    print(
-        f"  outcomes {dict(result.outcomes)}; posts {result.posts:,}, accepted {result.accepted:,},"
-        f" duplicates {result.duplicates}, 429s {result.rate_limited},"
-        f" requests during a Retry-After {result.violations}"
-    )
+    sent_ok = report_send(result)
     print(f"  delivery rows sent: {_sent_rows(engine):,}")
-    ok = (
-        differ == 0
-        and result.duplicates == 0
-        and result.sent == n
-        and result.violations == 0
-        and achieved / rate >= 0.9
-    )
+    ok = differ == 0 and sent_ok
     print("targets met" if ok and build.seconds <= 60 and build.peak_rss <= 500e6 else "CHECK")
     return 0 if ok else 1
+
+
+# Delivery only --------------------------------------------------------------------------------
+
+
+def delivery_main(args: argparse.Namespace) -> int:
+    """``--delivery-only``: a scratch database (a temporary SQLite file, or one created on the
+    PostgreSQL server ``--database-url`` names and dropped afterwards), then ``run_delivery``."""
+    url = args.database_url
+    if url is None:
+        workdir = Path(tempfile.mkdtemp(prefix="ai-roi-bench-"))
+        try:
+            return run_delivery(args, f"sqlite:///{workdir / 'bench.db'}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if not url.startswith("postgresql"):
+        print("--delivery-only takes a PostgreSQL server URL (or none: SQLite)", file=sys.stderr)
+        return 2
+    with postgres_database(url) as scratch:
+        return run_delivery(args, scratch)
+
+
+def run_delivery(args: argparse.Namespace, url: str) -> int:
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+        events = args.events if args.events != DEFAULT_EVENTS else 20 * args.people
+        print(f"delivery benchmark on {engine.dialect.name}; {WEEK}")
+        with timed("set-up: people and one week of events"):
+            populate(engine, args.people, 1, events, args.seed)
+        with Session(engine) as session:
+            people = list(session.exec(select(Person).order_by(col(Person.id))).all())
+            for person in people:
+                session.expunge(person)
+            with timed("facts for everyone (facts_for_many)"):
+                facts = facts_for_many(session, people, WEEK, TZ)
+        recipients = people[: args.send] if args.send else people
+        print(
+            f"send: {len(recipients):,} DMs through run_digest + SlackDeliverer to the fake Slack,"
+            f" chat.postMessage limited to R = {args.rate:,}/min,"
+            f" SLACK_MESSAGES_PER_MINUTE={args.rate}"
+            + (f", {args.inject_429:.1%} of posts answered 429" if args.inject_429 else "")
+        )
+        result = send_all(engine, url, recipients, facts, args.rate, args.inject_429)
+        ok = report_send(result)
+        print(f"  delivery rows sent: {_sent_rows(engine):,}")
+        print("targets met" if ok else "CHECK")
+        return 0 if ok else 1
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new database on the server of ``server_url``, dropped afterwards."""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"airoi_bench_delivery_{os.getpid()}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def _sent_rows(engine: Engine) -> int:

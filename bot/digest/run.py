@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
@@ -132,21 +132,32 @@ def run_digest(
     people = list(people)
     outcomes: list[DigestOutcome] = []
     for start in range(0, len(people), CLAIM_BATCH):
-        batch = people[start : start + CLAIM_BATCH]
-        settled: dict[int, DigestOutcome] = {}
-
-        def settle(index: int, outcome: DigestOutcome) -> None:
-            settled[index] = outcome
-            if progress is not None:
-                progress(len(outcomes) + len(settled), len(people))
-
-        run.batch(batch, given, settle)
-        outcomes += [settled[index] for index in range(len(batch))]
+        batch = _Batch(len(outcomes), len(people), progress)
+        run.batch(people[start : start + CLAIM_BATCH], given, batch.settle)
+        outcomes += batch.in_order()
     metrics.count_digests(outcomes)
     return outcomes
 
 
 Settle = Callable[[int, DigestOutcome], None]  # (index in the batch, that person's outcome)
+
+
+@dataclass
+class _Batch:
+    """The outcomes of one batch as they become known, reported to ``progress`` one by one."""
+
+    before: int  # people done in earlier batches
+    total: int
+    progress: Progress | None
+    settled: dict[int, DigestOutcome] = field(default_factory=dict)
+
+    def settle(self, index: int, outcome: DigestOutcome) -> None:
+        self.settled[index] = outcome
+        if self.progress is not None:
+            self.progress(self.before + len(self.settled), self.total)
+
+    def in_order(self) -> list[DigestOutcome]:
+        return [self.settled[index] for index in range(len(self.settled))]
 
 
 @dataclass(frozen=True)
@@ -184,7 +195,11 @@ class _Run:
         try:
             with transaction(self.engine) as session:
                 claimed = deliveries.claim_many(
-                    session, [each.person.id for each in ready if each.person.id], week, channel, now
+                    session,
+                    [each.person.id for each in ready if each.person.id],
+                    week,
+                    channel,
+                    now,
                 )
         except Exception as exc:  # nothing was claimed: these people are tried again next run
             for each in ready:

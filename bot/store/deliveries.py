@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -119,9 +120,7 @@ def autocommit(engine: Engine) -> Iterator[sa.Connection]:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def statuses(
-    session: Session, person_ids: Collection[int], week: str
-) -> dict[int, str]:
+def statuses(session: Session, person_ids: Collection[int], week: str) -> dict[int, str]:
     """The delivery status of each of these people for ``week`` (none: no row yet)."""
     if not person_ids:
         return {}
@@ -163,7 +162,7 @@ def claim_many(
         .on_conflict_do_nothing(index_elements=["person_id", "week"])
         .returning(col(Delivery.person_id), col(Delivery.id))
     )
-    claimed: dict[int, int] = {person_id: row_id for person_id, row_id in inserted.all()}
+    claimed = _person_rows(inserted)
 
     def take(condition: sa.ColumnElement[bool], **values: object) -> None:
         rest = [person_id for person_id in wanted if person_id not in claimed]
@@ -178,16 +177,23 @@ def claim_many(
         taken = session.execute(
             sa.update(Delivery)
             .where(col(Delivery.id).in_(free.scalar_subquery()), condition)
-            .values(attempts=col(Delivery.attempts) + 1, lease_until=lease, updated_at=now, **values)
+            .values(
+                attempts=col(Delivery.attempts) + 1, lease_until=lease, updated_at=now, **values
+            )
             .returning(col(Delivery.person_id), col(Delivery.id))
         )
-        claimed.update({person_id: row_id for person_id, row_id in taken.all()})
+        claimed.update(_person_rows(taken))
 
     # a pending row whose lease ran out: its sender died
     take(sa.and_(col(Delivery.status) == "pending", col(Delivery.lease_until) < now))
     if channel != CONSOLE:  # a console preview, taken over by a real delivery
         take(col(Delivery.status) == PREVIEW, status="pending", channel=channel, reason=None)
     return claimed
+
+
+def _person_rows(result: sa.Result[Any]) -> dict[int, int]:
+    """Person id → delivery id, from a statement returning both."""
+    return {row.person_id: row.id for row in result}
 
 
 def record_skips(session: Session, reasons: Mapping[int, str], week: str, now: datetime) -> None:
