@@ -498,9 +498,10 @@ def test_a_sender_that_dies_between_messages_causes_no_duplicate(
     assert len(slack.messages) == sent_before
     rows = delivery_rows(engine)
     assert len(rows) == 5  # the whole batch was claimed in one go
-    assert sorted(row.status for row in rows.values()) == ["pending"] * (5 - sent_before) + [
-        "sent"
-    ] * sent_before
+    assert (
+        sorted(row.status for row in rows.values())
+        == ["pending"] * (5 - sent_before) + ["sent"] * sent_before
+    )
 
     # While the dead sender's lease lasts, its claims are not taken: nothing is sent.
     context = slack_context(database_url, engine, slack)
