@@ -408,21 +408,34 @@ class SendResult:
     violations: int
     first_to_last: float
     statements: int = 0  # database statements during the send
+    commits: int = 0  # explicit commits (an autocommitted statement is not counted)
+    checkouts: int = 0  # connections taken from the pool
     statement_seconds: float = 0.0  # time inside them (the client's view: round trip included)
     sleeps: list[float] = field(default_factory=list)  # the gate's sleeps: how late each woke
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
 
 
 class StatementCounter:
-    """Counts the engine's statements and the time spent in them while ``on``."""
+    """Counts the engine's statements (and the time spent in them), commits and pool
+    check-outs (on PostgreSQL each one pings the server first) while ``on``."""
 
     def __init__(self, engine: Engine) -> None:
         self.on = False
         self.count = 0
         self.seconds = 0.0
+        self.commits = 0
+        self.checkouts = 0
         self._started = 0.0
         sa.event.listen(engine, "before_cursor_execute", self._before)
         sa.event.listen(engine, "after_cursor_execute", self._after)
+        sa.event.listen(engine, "commit", self._commit)
+        sa.event.listen(engine.pool, "checkout", self._checkout)
+
+    def _commit(self, *args: Any) -> None:
+        self.commits += self.on
+
+    def _checkout(self, *args: Any) -> None:
+        self.checkouts += self.on
 
     def _before(self, *args: Any) -> None:
         self._started = time.perf_counter()
@@ -508,6 +521,8 @@ def send_all(
             violations=len(slack.violations),
             first_to_last=(ok_times[-1] - ok_times[0]) if len(ok_times) > 1 else 0.0,
             statements=counter.count,
+            commits=counter.commits,
+            checkouts=counter.checkouts,
             statement_seconds=counter.seconds,
             sleeps=lateness,
             load=(load_before, os.getloadavg()[0]),
@@ -534,9 +549,9 @@ def report_send(result: SendResult) -> bool:
     )
     per_dm = max(result.accepted, 1)
     print(
-        f"  database: {result.statements / per_dm:.2f} statements a DM,"
-        f" {result.statement_seconds / per_dm * 1000:.2f} ms a DM inside them"
-        f" ({result.statements:,} in all)"
+        f"  database, a DM: {result.statements / per_dm:.2f} statements"
+        f" ({result.statement_seconds / per_dm * 1000:.2f} ms inside them),"
+        f" {result.commits / per_dm:.2f} commits, {result.checkouts / per_dm:.2f} pool check-outs"
     )
     if result.sleeps:
         late = sorted(result.sleeps)
