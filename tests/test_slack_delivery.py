@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.context import AppContext
+from bot.digest.deliverers import Receipt, Recipient
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.outbound.gate import RateGate
@@ -575,3 +576,38 @@ def test_two_senders_at_once_send_each_digest_once(
     rows = delivery_rows(engine)
     assert all(rows[email].status == "sent" for email in crowd)
     assert slack.violations == []
+
+
+def test_claims_held_through_a_long_run_never_outlive_their_lease(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each DM takes two minutes here (Retry-After waits, a slow writer): claims still unsent
+    when half their lease has passed are released and claimed again, so no row this run holds
+    ever looks abandoned to another sender, and each digest still goes out once."""
+    load_usage(engine)
+    elapsed = [0.0]
+    monkeypatch.setattr("bot.digest.run.monotonic", lambda: elapsed[0])
+    sent: list[str] = []
+    stale: list[str] = []
+
+    class SlowDeliverer:
+        channel = "slack"
+
+        def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt:
+            clock = NOW + timedelta(seconds=elapsed[0])
+            for email, row in delivery_rows(engine).items():
+                if row.status == "pending" and (row.lease_until is None or row.lease_until < clock):
+                    stale.append(email)
+            sent.append(recipient.email)
+            elapsed[0] += 120.0
+            return Receipt(channel="D0", ts=f"{len(sent)}.0")
+
+    outcomes = run_digest(
+        engine, everyone(engine), week=W47, tz=UTC, deliverer=SlowDeliverer(), now=NOW
+    )
+    assert sorted(sent) == sorted(PEOPLE)  # each once
+    assert {o.status for o in outcomes} == {"sent"}
+    assert stale == []
+    rows = delivery_rows(engine)
+    assert {row.status for row in rows.values()} == {"sent"}
+    assert max(row.attempts for row in rows.values()) > 1  # some were claimed again

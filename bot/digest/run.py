@@ -10,7 +10,8 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from time import monotonic
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
@@ -185,26 +186,31 @@ class _Run:
     dry_run: bool
     writer: Writer
     completeness: Completeness | None
+    started: float = field(default_factory=lambda: monotonic())
 
     def batch(self, people: list[Person], given: Mapping[int, Facts], settle: Settle) -> None:
         """Every outcome of ``people``, each given to ``settle`` as soon as it is known."""
         ready = self.prepare(people, given, settle)
-        if not ready:
-            return
-        week, channel, now = str(self.week), self.deliverer.channel, self.now
+        while ready:
+            ready = self.claim_and_send(ready, settle)
+
+    def claim_and_send(self, ready: list[_Ready], settle: Settle) -> list[_Ready]:
+        """Claim ``ready`` and send what was claimed; the people left when the claims grew too
+        old to hold (released, to be claimed again)."""
+        claimed_at = self.clock()
         try:
             with transaction(self.engine) as session:
                 claimed = deliveries.claim_many(
                     session,
                     [each.person.id for each in ready if each.person.id],
-                    week,
-                    channel,
-                    now,
+                    str(self.week),
+                    self.deliverer.channel,
+                    claimed_at,
                 )
         except Exception as exc:  # nothing was claimed: these people are tried again next run
             for each in ready:
                 settle(each.index, _failed(each.person, exc))
-            return
+            return []
         mine = []
         for each in ready:
             if each.person.id in claimed:
@@ -221,7 +227,13 @@ class _Run:
                         each.facts,
                     ),
                 )
-        self.send_claimed(mine, settle)
+        return self.send_claimed(mine, settle, claimed_at)
+
+    def clock(self) -> datetime:
+        """The run's ``now`` moved on by the time the run has taken so far: a lease is counted
+        from when it is taken, so a long run never claims with a lease that has already run
+        out."""
+        return self.now + timedelta(seconds=monotonic() - self.started)
 
     def prepare(
         self, people: list[Person], given: Mapping[int, Facts], settle: Settle
@@ -282,19 +294,26 @@ class _Run:
                     settle(index, outcome)
         return ready
 
-    def send_claimed(self, claimed: list[tuple[_Ready, int]], settle: Settle) -> None:
+    def send_claimed(
+        self, claimed: list[tuple[_Ready, int]], settle: Settle, claimed_at: datetime
+    ) -> list[_Ready]:
         """Send each claimed digest and record it before the next one goes out. Claims not yet
-        handed to Slack when the run stops (a refused token, an error) are released at once."""
+        handed to Slack when the run stops (a refused token, an error) are released at once;
+        so are those still unsent when half their lease has passed (Retry-After waits, a slow
+        writer), and those people are returned, to be claimed again."""
         unsent = {row_id for _, row_id in claimed}
         try:
             with deliveries.autocommit(self.engine) as writes:
-                for each, row_id in claimed:
+                for position, (each, row_id) in enumerate(claimed):
+                    if self.clock() - claimed_at > deliveries.LEASE / 2:
+                        return [later for later, _ in claimed[position:]]
                     try:
                         settle(each.index, self.send(writes, each, row_id, unsent))
                     except Exception as exc:
                         if isinstance(exc, DeliveryError) and exc.stop_run:
                             raise
                         settle(each.index, _failed(each.person, exc))
+            return []
         finally:
             if unsent:
                 self.release(unsent)
@@ -332,7 +351,7 @@ class _Run:
         try:
             with transaction(self.engine) as session:
                 deliveries.release(session, row_ids, now=self.now)
-        except Exception:  # the run is stopping anyway; their leases run out on their own
+        except Exception:  # their leases run out on their own
             log.warning("could not release %d unsent claims", len(row_ids), exc_info=True)
 
     def compose(
