@@ -413,6 +413,7 @@ class SendResult:
     statement_seconds: float = 0.0  # time inside them (the client's view: round trip included)
     sleeps: list[float] = field(default_factory=list)  # the gate's sleeps: how late each woke
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+    commit: tuple[float, float] = (0.0, 0.0)  # commit_latency() just before the send
 
 
 class StatementCounter:
@@ -444,6 +445,25 @@ class StatementCounter:
         if self.on:
             self.count += 1
             self.seconds += time.perf_counter() - self._started
+
+
+def commit_latency(engine: Engine, count: int = 200) -> tuple[float, float]:
+    """Median and 90th percentile seconds of one autocommitted one-row UPDATE on a scratch
+    table: what a durable commit costs on this database right now (the disk's flush)."""
+    times = []
+    with engine.connect() as connection:
+        writes = connection.execution_options(isolation_level="AUTOCOMMIT")
+        writes.exec_driver_sql(
+            "CREATE TABLE bench_commit_probe (id INTEGER PRIMARY KEY, n INTEGER)"
+        )
+        writes.exec_driver_sql("INSERT INTO bench_commit_probe VALUES (1, 0)")
+        for _ in range(count):
+            start = time.perf_counter()
+            writes.exec_driver_sql("UPDATE bench_commit_probe SET n = n + 1 WHERE id = 1")
+            times.append(time.perf_counter() - start)
+        writes.exec_driver_sql("DROP TABLE bench_commit_probe")
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.9)]
 
 
 def measured_sleep(lateness: list[float]) -> Any:
@@ -490,6 +510,7 @@ def send_all(
         )
         deliverer = slack_deliverer(context, gate=gate)
         deliverer.directory = UserDirectory()
+        commit = commit_latency(engine)
         load_before = os.getloadavg()[0]
         counter.on = True
         start = time.perf_counter()
@@ -526,6 +547,7 @@ def send_all(
             statement_seconds=counter.seconds,
             sleeps=lateness,
             load=(load_before, os.getloadavg()[0]),
+            commit=commit,
         )
 
 
@@ -562,7 +584,11 @@ def report_send(result: SendResult) -> bool:
         )
     else:
         print("  pacing: the gate never slept (each DM took longer than the interval)")
-    print(f"  load average (1 min) {result.load[0]:.2f} before, {result.load[1]:.2f} after")
+    print(
+        f"  a durable commit just before (one-row UPDATE, autocommitted):"
+        f" {result.commit[0] * 1000:.2f} ms median, {result.commit[1] * 1000:.2f} ms p90;"
+        f" load average (1 min) {result.load[0]:.2f} before, {result.load[1]:.2f} after"
+    )
     return (
         result.duplicates == 0
         and result.sent == n
