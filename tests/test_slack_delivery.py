@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.context import AppContext
+from bot.digest.deliverers import Receipt, Recipient
 from bot.domain.weeks import Week
 from bot.ingest.pipeline import ingest_body
 from bot.outbound.gate import RateGate
@@ -364,7 +365,9 @@ def test_a_refused_token_stops_the_run_and_never_shows_the_token(
     assert wrong not in str(raised.value) and "SLACK_BOT_TOKEN" in str(raised.value)
     assert len(slack.calls) == 1  # nobody after the first refusal
     rows = delivery_rows(engine)
-    assert [row.status for row in rows.values()] == ["pending"]  # released for the next run
+    # the claims, the refused one and those of the batch not yet sent, are released at once
+    assert {row.status for row in rows.values()} == {"pending"}
+    assert all(row.lease_until is not None and row.lease_until <= NOW for row in rows.values())
     assert all(wrong not in (row.reason or "") for row in rows.values())
     # with the right token, the next run delivers to everyone
     good = slack_context(database_url, engine, slack)
@@ -416,3 +419,195 @@ def test_killed_mid_run_the_next_run_resumes_without_losing_anyone(
     rows = delivery_rows(engine)
     assert sorted(row.status for row in rows.values()) == ["sent"] * 4 + ["skipped"]
     assert slack.violations == []
+
+
+# A crash at each point of a batch, and two senders at once ---------------------------------
+
+# A sender in its own process that dies (os._exit: no cleanup runs, as with SIGKILL) at a chosen
+# point: before the Nth digest goes to Slack, or after Slack accepted the Nth and before the
+# delivery row says so.
+CRASHING_SENDER = """
+import os, sys
+from datetime import datetime
+from bot.context import AppContext
+from bot.domain.weeks import Week
+from bot.outbound.gate import RateGate
+from bot.settings import load_settings
+from bot.slack.digest_delivery import run_digest
+from bot.slack.dm import UserDirectory, slack_deliverer
+from bot.store.db import create_engine
+from bot.store.people import all_people
+from sqlmodel import Session
+
+point, at, now = sys.argv[1], int(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
+settings = load_settings(env_file=None)
+engine = create_engine(settings.database_url)
+context = AppContext(settings=settings, engine=engine, clock=lambda: now)
+inner = slack_deliverer(context, gate=RateGate(min_interval=0.005))
+inner.directory = UserDirectory()
+
+class Crashing:
+    channel = inner.channel
+    sends = 0
+
+    def send(self, recipient, blocks, text):
+        Crashing.sends += 1
+        if point == "before" and Crashing.sends == at:
+            os._exit(9)
+        receipt = inner.send(recipient, blocks, text)
+        if point == "after" and Crashing.sends == at:
+            os._exit(9)
+        return receipt
+
+with Session(engine) as session:
+    people = all_people(session)
+run_digest(engine, people, week=Week(2026, 47), tz=settings.timezone, deliverer=Crashing(), now=now)
+sys.exit(3)  # the crash point was never reached
+"""
+
+
+def crash_a_sender(database_url: str, slack: Any, point: str, at: int) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_API_URL": slack.base_url,
+        "DIGEST_DELIVERY": "slack",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_SENDER, point, str(at), NOW.isoformat()],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 9, done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("point", "at", "sent_before"),
+    [
+        ("before", 1, 0),  # the batch is claimed, nothing sent yet
+        ("before", 3, 2),  # two sent and recorded, the third not yet handed to Slack
+    ],
+)
+def test_a_sender_that_dies_between_messages_causes_no_duplicate(
+    database_url: str, engine: Engine, slack: Any, point: str, at: int, sent_before: int
+) -> None:
+    load_usage(engine)
+    crash_a_sender(database_url, slack, point, at)
+    assert len(slack.messages) == sent_before
+    rows = delivery_rows(engine)
+    assert len(rows) == 5  # the whole batch was claimed in one go
+    assert (
+        sorted(row.status for row in rows.values())
+        == ["pending"] * (5 - sent_before) + ["sent"] * sent_before
+    )
+
+    # While the dead sender's lease lasts, its claims are not taken: nothing is sent.
+    context = slack_context(database_url, engine, slack)
+    early = {o.email: o.status for o in run(context, now=NOW + timedelta(minutes=1))}
+    assert set(early.values()) == {"already"}
+    assert len(slack.messages) == sent_before
+
+    # Once it has run out, the next run sends what the dead sender had not, each once.
+    later = {o.email: o.status for o in run(context, now=NOW + timedelta(minutes=6))}
+    assert list(later.values()).count("sent") == 4 - sent_before
+    assert_each_got_exactly_one_dm_with_their_own_numbers(slack, engine)
+    assert slack.violations == []
+
+
+def test_a_sender_that_dies_after_slack_took_a_message_resends_only_that_one(
+    database_url: str, engine: Engine, slack: Any
+) -> None:
+    """The one window left: Slack accepted the message and the sender died before recording
+    it. chat.postMessage has no idempotency key, so the next run cannot tell it went out and
+    sends it again; every other person of the batch still gets exactly one."""
+    load_usage(engine)
+    crash_a_sender(database_url, slack, "after", 2)
+    assert len(slack.messages) == 2
+    in_flight = slack.messages[-1].user
+    rows = delivery_rows(engine)
+    assert sorted(row.status for row in rows.values()) == ["pending"] * 4 + ["sent"]
+
+    context = slack_context(database_url, engine, slack)
+    run(context, now=NOW + timedelta(minutes=6))
+    for email, (user_id, _) in PEOPLE.items():
+        if user_id:
+            assert len(slack.dms_to(user_id)) == (2 if user_id == in_flight else 1), email
+    rows = delivery_rows(engine)
+    assert sorted(row.status for row in rows.values()) == ["sent"] * 4 + ["skipped"]
+    assert slack.violations == []
+
+
+def test_two_senders_at_once_send_each_digest_once(
+    database_url: str, engine: Engine, slack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs over the same people at the same time, claiming small batches: each person's
+    digest goes out once, whichever run claims it."""
+    monkeypatch.setattr("bot.digest.run.CLAIM_BATCH", 3)
+    crowd = {f"p{n:02d}@example.com": (f"U0CROWD{n:03d}", n + 1) for n in range(24)}
+    load_usage(engine, crowd)
+    for email, (user_id, _) in crowd.items():
+        assert user_id is not None
+        slack.add_user(id=user_id, email=email)
+    context = slack_context(database_url, engine, slack)
+    gate = RateGate(min_interval=0.002)
+    results: list[list[Any]] = []
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            results.append(run(context, gate=gate))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    sent = [o.email for outcomes in results for o in outcomes if o.status == "sent"]
+    assert sorted(sent) == sorted(crowd)  # each once, between the two runs
+    for email, (user_id, _) in crowd.items():
+        assert user_id is not None
+        assert len(slack.dms_to(user_id)) == 1, email
+    rows = delivery_rows(engine)
+    assert all(rows[email].status == "sent" for email in crowd)
+    assert slack.violations == []
+
+
+def test_claims_held_through_a_long_run_never_outlive_their_lease(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each DM takes two minutes here (Retry-After waits, a slow writer): claims still unsent
+    when half their lease has passed are released and claimed again, so no row this run holds
+    ever looks abandoned to another sender, and each digest still goes out once."""
+    load_usage(engine)
+    elapsed = [0.0]
+    monkeypatch.setattr("bot.digest.run.monotonic", lambda: elapsed[0])
+    sent: list[str] = []
+    stale: list[str] = []
+
+    class SlowDeliverer:
+        channel = "slack"
+
+        def send(self, recipient: Recipient, blocks: list[dict[str, Any]], text: str) -> Receipt:
+            clock = NOW + timedelta(seconds=elapsed[0])
+            for email, row in delivery_rows(engine).items():
+                if row.status == "pending" and (row.lease_until is None or row.lease_until < clock):
+                    stale.append(email)
+            sent.append(recipient.email)
+            elapsed[0] += 120.0
+            return Receipt(channel="D0", ts=f"{len(sent)}.0")
+
+    outcomes = run_digest(
+        engine, everyone(engine), week=W47, tz=UTC, deliverer=SlowDeliverer(), now=NOW
+    )
+    assert sorted(sent) == sorted(PEOPLE)  # each once
+    assert {o.status for o in outcomes} == {"sent"}
+    assert stale == []
+    rows = delivery_rows(engine)
+    assert {row.status for row in rows.values()} == {"sent"}
+    assert max(row.attempts for row in rows.values()) > 1  # some were claimed again
