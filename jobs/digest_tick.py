@@ -27,10 +27,16 @@ from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.digest.deliverers import Deliverer
-from bot.digest.run import DigestOutcome, Renderer, run_digest, summarizer_writer
+from bot.digest.run import (
+    CLAIM_BATCH,
+    DigestOutcome,
+    Renderer,
+    run_digest,
+    summarizer_writer,
+)
 from bot.digest.service import week_status
 from bot.digest.summarizer_config import summarizer_for
-from bot.digest.weekly_facts import facts_for_many
+from bot.digest.weekly_facts import facts_in_batches
 from bot.domain.completeness import Completeness
 from bot.domain.schedule import Schedule, due_week, personal_schedule
 from bot.domain.weeks import Week
@@ -122,24 +128,27 @@ def digest_tick(
         with summarizer:
             writer = summarizer_writer(summarizer)
             for week, group in pending.items():
+                # A chunk of people's facts at a time, each chunk sent a claim batch at a time,
+                # so a stop waits for one batch at most and memory holds one chunk's facts.
                 with Session(context.engine) as session:
-                    facts = facts_for_many(session, group, week, org_tz)
-                for person in group:
-                    if stopping is not None and stopping.is_set():
-                        log.info("digest tick stopped early; the next tick goes on")
-                        return report
-                    report.outcomes += run_digest(
-                        context.engine,
-                        [person],
-                        week=week,
-                        tz=org_tz,
-                        deliverer=deliverer,
-                        render=render,
-                        now=now,
-                        writer=writer,
-                        facts=facts,
-                        completeness=status[week],
-                    )
+                    for chunk in facts_in_batches(session, group, week, org_tz):
+                        facts = {p.id: f for p, f in chunk if p.id is not None}
+                        for start in range(0, len(chunk), CLAIM_BATCH):
+                            if stopping is not None and stopping.is_set():
+                                log.info("digest tick stopped early; the next tick goes on")
+                                return report
+                            report.outcomes += run_digest(
+                                context.engine,
+                                [person for person, _ in chunk[start : start + CLAIM_BATCH]],
+                                week=week,
+                                tz=org_tz,
+                                deliverer=deliverer,
+                                render=render,
+                                now=now,
+                                writer=writer,
+                                facts=facts,
+                                completeness=status[week],
+                            )
     log.info(
         "digest tick: %s due, %d sent, %d skipped, %d failed in %.1f s",
         report.due,

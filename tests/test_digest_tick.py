@@ -181,7 +181,7 @@ def test_a_restart_ticks_at_once_and_sends_nothing_twice(ctx: AppContext, engine
     assert rows(engine) == [(email, "2026-W47", "preview") for email in sorted(ZONES)]
 
 
-def test_a_stopping_tick_ends_between_people(ctx: AppContext, engine: Engine) -> None:
+def test_a_stopping_tick_ends_between_claim_batches(ctx: AppContext, engine: Engine) -> None:
     load_week(engine)
     inbox = Inbox()
     stopping = threading.Event()
