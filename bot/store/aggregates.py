@@ -8,6 +8,7 @@ The facts themselves are computed for many people at once in ``batch_aggregates`
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -44,9 +45,12 @@ def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement
     )
 
 
-def opened_by_someone_else(created: type[Event], end: datetime) -> sa.Exists:
-    """The artifact of ``created`` (a ``created`` event, correlated) was viewed before ``end`` by
-    someone other than its creator."""
+def opened_by_someone_else(
+    created: type[Event], end: datetime | sa.ColumnElement[Any]
+) -> sa.Exists:
+    """The artifact of ``created`` (a ``created`` event, correlated) was viewed before ``end`` (a
+    time, or an expression of the row such as the end of the week it was created in) by someone
+    other than its creator."""
     viewed = aliased(Event)
     return (
         sa.exists()
@@ -60,8 +64,8 @@ def opened_by_someone_else(created: type[Event], end: datetime) -> sa.Exists:
     )
 
 
-def used_before(created: type[Event], end: datetime) -> sa.Exists:
-    """The artifact of ``created`` (correlated) was used before ``end``."""
+def used_before(created: type[Event], end: datetime | sa.ColumnElement[Any]) -> sa.Exists:
+    """The artifact of ``created`` (correlated) was used before ``end`` (as above)."""
     used = aliased(Event)
     return (
         sa.exists()

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from bot.domain.ai_history import AiWeek
 from bot.domain.weeks import Week
-from bot.store.aggregates import CREATED, USED, VIEWED, _someone_else
+from bot.store.aggregates import CREATED, opened_by_someone_else, used_before
 from bot.store.models import Artifact, Event, UTCDateTime, WeeklyTotal
 
 _Row = tuple[int, int, int, int, int]
@@ -82,26 +82,8 @@ def _statement(
         ],
         else_=None,
     )
-    viewed, used = aliased(Event), aliased(Event)
-    opened_by_other = (
-        sa.exists()
-        .where(
-            col(viewed.artifact_id) == col(created.artifact_id),
-            col(viewed.type) == VIEWED,
-            col(viewed.occurred_at) < week_end,
-            _someone_else(viewed, created),
-        )
-        .correlate(created)
-    )
-    was_used = (
-        sa.exists()
-        .where(
-            col(used.artifact_id) == col(created.artifact_id),
-            col(used.type) == USED,
-            col(used.occurred_at) < week_end,
-        )
-        .correlate(created)
-    )
+    opened_by_other = opened_by_someone_else(created, week_end)
+    was_used = used_before(created, week_end)
     artifact = col(created.artifact_id)
     columns: list[Any] = [  # an aliased model column is typed apart from the others
         col(created.person_id),
