@@ -739,7 +739,7 @@ def set_up(args: argparse.Namespace, engine: Engine, weeks: int) -> int:
     kinds = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.by_type.items()))
     print(
         f"  {counts.people:,} people, {counts.artifacts:,} artifacts"
-        f" ({args.ai_share:.0%} AI-assisted), {counts.events:,} events ({kinds});"
+        f" ({counts.ai_artifacts:,} AI-assisted), {counts.events:,} events ({kinds});"
         f" {counts.events / setup['seconds']:,.0f} events/s"
     )
     return counts.people

@@ -65,6 +65,7 @@ EVENT_COLUMNS = (
 class Counts:
     people: int = 0
     artifacts: int = 0
+    ai_artifacts: int = 0  # of them marked AI-assisted
     events: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
 
@@ -174,6 +175,8 @@ def populate(
                     created_at.append(at)
                     on_day[at // DAY].append(artifact_id)
                     kind = rng.choice(KINDS)
+                    ai_assisted = ai_rng.random() < ai_share
+                    counts.ai_artifacts += ai_assisted
                     artifact_rows.append(
                         (
                             artifact_id,
@@ -183,7 +186,7 @@ def populate(
                             None,
                             f"{kind} {artifact_id}",
                             clock.text(at),
-                            ai_rng.random() < ai_share,
+                            ai_assisted,
                         )
                     )
                     if len(artifact_rows) == 50_000:
