@@ -7,7 +7,9 @@ PostgreSQL: ``COPY``. The events table's secondary indexes are dropped for the l
 again after it (a sort each, instead of ten million random inserts), then the tables are
 analysed (and vacuumed on PostgreSQL, as autovacuum would leave them), so the build phase meets
 the database in its steady state. Memory stays small at any size: a day's events at a time, and
-three compact arrays for the artifacts that views and uses pick from.
+three compact arrays for the artifacts that views and uses pick from. A share of the artifacts
+is marked AI-assisted (``ai_share``), drawn from a generator of its own so that everything else
+is the same for any share.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ EVENT_COLUMNS = (
 class Counts:
     people: int = 0
     artifacts: int = 0
+    ai_artifacts: int = 0  # of them marked AI-assisted
     events: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
 
@@ -104,12 +107,19 @@ class _Clock:
 
 
 def populate(
-    engine: Engine, people: int, weeks: int, events: int, seed: int, last_week: Week
+    engine: Engine,
+    people: int,
+    weeks: int,
+    events: int,
+    seed: int,
+    last_week: Week,
+    ai_share: float = 0.0,
 ) -> Counts:
     """``people`` people, about ``events`` events over the ``weeks`` weeks ending with
-    ``last_week`` (UTC), in time order."""
+    ``last_week`` (UTC), in time order; ``ai_share`` of the artifacts are AI-assisted."""
     postgres = engine.dialect.name == "postgresql"
     rng = random.Random(seed)
+    ai_rng = random.Random(seed + 1)  # apart, so the rest of the data is the same for any share
     origin = last_week.shift(-(weeks - 1)).bounds(UTC)[0]
     end = weeks * 7 * DAY  # the last second is end - 1
     clock = _Clock(origin, postgres)
@@ -165,6 +175,8 @@ def populate(
                     created_at.append(at)
                     on_day[at // DAY].append(artifact_id)
                     kind = rng.choice(KINDS)
+                    ai_assisted = ai_rng.random() < ai_share
+                    counts.ai_artifacts += ai_assisted
                     artifact_rows.append(
                         (
                             artifact_id,
@@ -174,6 +186,7 @@ def populate(
                             None,
                             f"{kind} {artifact_id}",
                             clock.text(at),
+                            ai_assisted,
                         )
                     )
                     if len(artifact_rows) == 50_000:
@@ -240,7 +253,16 @@ def populate(
     return counts
 
 
-_ARTIFACT_COLUMNS = ("id", "source", "external_id", "kind", "kind_label", "title", "created_at")
+_ARTIFACT_COLUMNS = (
+    "id",
+    "source",
+    "external_id",
+    "kind",
+    "kind_label",
+    "title",
+    "created_at",
+    "ai_assisted",
+)
 
 
 def _first(row: tuple[Any, ...]) -> Any:
