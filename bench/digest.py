@@ -568,7 +568,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="build on a kept database")
     parser.add_argument("--seed", type=int, default=47)
     parser.add_argument(
-        "--ai-share", type=float, default=0.3, help="share of artifacts marked AI-assisted"
+        "--ai-share",
+        type=float,
+        default=None,
+        help="share of artifacts marked AI-assisted, so people have an 8-week chart (default 0.3;"
+        " 0 with --delivery-only, which measures the DMs' own rate)",
     )
     parser.add_argument(
         "--delivery-only",
@@ -590,6 +594,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.events = (
             DELIVERY_EVENTS_A_PERSON * args.people if args.delivery_only else DEFAULT_EVENTS
         )
+    if args.ai_share is None:
+        args.ai_share = 0.0 if args.delivery_only else 0.3
     if args.people < 1 or args.weeks < 1 or args.events < 1 or args.rate < 1 or args.runs < 1:
         parser.error("--people, --weeks, --events, --rate and --runs must be positive")
     if args.send is not None and args.send < 0:
