@@ -110,6 +110,8 @@ def parse_activity(item: Any) -> Iterator[NormalizedEvent]:
         if not isinstance(event, dict):
             raise EventError("events[] must be JSON objects")
         name = event.get("name")
+        if not isinstance(name, str):
+            raise EventError("events[].name must be a string (create, view, upload …)")
         params = parameters(event)
         kind = KINDS.get(str(params.get("doc_type")))
         if kind is None or name not in CREATE_EVENTS | {"view"}:
