@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from bot.ingest import bulk, decoding
 from bot.ingest.adapters import ADAPTERS, RECORD_READERS, RECORD_STREAMS
 from bot.ingest.adapters.common import parse_records
 from bot.ingest.pipeline import parse_body
+from bot.store.db import create_engine, upgrade
 from bot.store.event_rows import time_binder
-from bot.store.models import Event, utcnow
+from bot.store.models import Event, Person, utcnow
 from tests.helpers import usage_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
@@ -45,6 +47,10 @@ VALID, REPEATED, INVALID = 14_000, 500, 500
 
 def content_type(name: str) -> str:
     return "application/x-ndjson" if name.endswith(".ndjson") else "application/json"
+
+
+def ndjson(events: list[dict[str, Any]]) -> bytes:
+    return "\n".join(json.dumps(event) for event in events).encode()
 
 
 def generic_body_with_problems() -> bytes:
@@ -424,3 +430,94 @@ def test_a_files_type_comes_from_its_name_or_its_first_lines(
     kind, stream = bulk.sniffed(name, io.BufferedReader(io.BytesIO(body)))
     assert kind == expected
     assert stream.read() == body
+
+
+def test_a_batch_in_no_order_keeps_each_event_whole_and_counts_duplicates(engine: Engine) -> None:
+    """Rows are inserted in index order, not the file's: each event keeps its own values, events
+    already stored are duplicates, and events of actors not yet known stay unattributed."""
+    people = [f"p{n}@example.com" for n in range(7)]
+    events = [
+        usage_event(
+            f"e{i}",
+            people[(i * 3) % 7],
+            f"2026-11-{1 + (i * 11) % 28:02d}T09:{i % 60:02d}:00Z",
+            input_tokens=1000 + i,
+        )
+        for i in range(60)
+    ]
+    for i in range(60, 70):
+        event = usage_event(
+            f"e{i}", "x@example.com", f"2026-11-{1 + i % 28:02d}T10:00:00Z", input_tokens=1000 + i
+        )
+        event["actor"] = {"slack_user_id": f"U{(i * 7) % 10:03d}"}
+        events.append(event)
+    first = bulk.ingest_in_batches(engine, "usage", ndjson(events[::3]), "application/x-ndjson")
+    assert (first.accepted, first.duplicates) == (len(events[::3]), 0)
+    outcome = bulk.ingest_in_batches(engine, "usage", ndjson(events), "application/x-ndjson")
+    assert (outcome.accepted, outcome.duplicates) == (
+        len(events) - len(events[::3]),
+        len(events[::3]),
+    )
+    with Session(engine) as session:
+        rows = session.exec(select(Event).order_by(Event.id)).all()  # type: ignore[arg-type]
+        emails = {p.id: p.email for p in session.exec(select(Person)).all()}
+    stored = {row.key: row for row in rows}
+    assert sorted(stored) == sorted(e["id"] for e in events)
+    for event in events:
+        row = stored[event["id"]]
+        assert row.input_tokens == event["usage"]["input_tokens"]
+        assert row.occurred_at == datetime.fromisoformat(event["occurred_at"])
+        if "email" in event["actor"]:
+            assert emails[row.person_id] == event["actor"]["email"]
+        else:
+            assert (row.person_id, row.actor_kind, row.actor_value) == (
+                None,
+                "slack",
+                event["actor"]["slack_user_id"],
+            )
+    if engine.dialect.name == "sqlite":  # within a batch, in (person, time) order
+        second = [row for row in rows if row.key not in {e["id"] for e in events[::3]}]
+        order = [
+            (
+                row.person_id is None,
+                row.person_id or 0,
+                row.actor_value if row.person_id is None else "",
+                row.occurred_at,
+            )
+            for row in second
+        ]
+        assert order == sorted(order)
+
+
+def test_sqlite_commits_stay_synced_whatever_the_checkpoint_interval(tmp_path: Path) -> None:
+    """Every SQLite connection syncs each commit to the write-ahead log (``synchronous=FULL``)
+    while moving pages into the database only every 16,384 pages; a commit is kept by a
+    connection opened after the writer went away without a checkpoint."""
+    url = f"sqlite:///{tmp_path / 'durable.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        settings = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "wal_autocheckpoint", "temp_store")
+        }
+    assert settings == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "wal_autocheckpoint": 16_384,
+        "temp_store": 2,
+    }
+    body = ndjson(
+        [usage_event(f"k{i}", f"p{i % 5}@example.com", "2026-11-18T09:00:00Z") for i in range(50)]
+    )
+    assert bulk.ingest_in_batches(engine, "usage", body, "application/x-ndjson").accepted == 50
+    assert (tmp_path / "durable.db-wal").stat().st_size > 0  # not checkpointed yet
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("durable.db", "durable.db-wal"):  # the files as a crash would leave them
+        (copy / name).write_bytes((tmp_path / name).read_bytes())
+    engine.dispose()
+    reopened = create_engine(f"sqlite:///{copy / 'durable.db'}")
+    with Session(reopened) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == 50
+    reopened.dispose()
