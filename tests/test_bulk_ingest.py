@@ -521,3 +521,21 @@ def test_sqlite_commits_stay_synced_whatever_the_checkpoint_interval(tmp_path: P
     with Session(reopened) as session:
         assert session.exec(select(func.count()).select_from(Event)).one() == 50
     reopened.dispose()
+
+
+def test_a_sqlite_import_leaves_its_pages_in_the_database_file(tmp_path: Path) -> None:
+    """The import ends with a checkpoint: its pages are in the database file, not only the WAL."""
+    url = f"sqlite:///{tmp_path / 'moved.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    body = ndjson(
+        [usage_event(f"m{i}", f"p{i % 5}@example.com", "2026-11-18T09:00:00Z") for i in range(50)]
+    )
+    assert bulk.ingest_in_batches(engine, "usage", body, "application/x-ndjson").accepted == 50
+    copy = tmp_path / "main-file-only.db"
+    copy.write_bytes((tmp_path / "moved.db").read_bytes())  # without the WAL
+    engine.dispose()
+    alone = create_engine(f"sqlite:///{copy}")
+    with Session(alone) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == 50
+    alone.dispose()
