@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from bot.ingest import bulk, decoding
 from bot.ingest.adapters import ADAPTERS, RECORD_READERS, RECORD_STREAMS
 from bot.ingest.adapters.common import parse_records
 from bot.ingest.pipeline import parse_body
+from bot.store.db import create_engine, transaction, upgrade
 from bot.store.event_rows import time_binder
-from bot.store.models import Event, utcnow
+from bot.store.models import Event, Person, utcnow
 from tests.helpers import usage_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
@@ -45,6 +47,10 @@ VALID, REPEATED, INVALID = 14_000, 500, 500
 
 def content_type(name: str) -> str:
     return "application/x-ndjson" if name.endswith(".ndjson") else "application/json"
+
+
+def ndjson(events: list[dict[str, Any]]) -> bytes:
+    return "\n".join(json.dumps(event) for event in events).encode()
 
 
 def generic_body_with_problems() -> bytes:
@@ -424,3 +430,115 @@ def test_a_files_type_comes_from_its_name_or_its_first_lines(
     kind, stream = bulk.sniffed(name, io.BufferedReader(io.BytesIO(body)))
     assert kind == expected
     assert stream.read() == body
+
+
+def test_a_batch_in_no_order_keeps_each_event_whole_and_counts_duplicates(engine: Engine) -> None:
+    """Rows are inserted in index order, not the file's: each event keeps its own values, events
+    already stored are duplicates, and events of actors not yet known stay unattributed."""
+    people = [f"p{n}@example.com" for n in range(7)]
+    events = [
+        usage_event(
+            f"e{i}",
+            people[(i * 3) % 7],
+            f"2026-11-{1 + (i * 11) % 28:02d}T09:{i % 60:02d}:00Z",
+            input_tokens=1000 + i,
+        )
+        for i in range(60)
+    ]
+    for i in range(60, 70):
+        event = usage_event(
+            f"e{i}", "x@example.com", f"2026-11-{1 + i % 28:02d}T10:00:00Z", input_tokens=1000 + i
+        )
+        event["actor"] = {"slack_user_id": f"U{(i * 7) % 10:03d}"}
+        events.append(event)
+    first = bulk.ingest_in_batches(engine, "usage", ndjson(events[::3]), "application/x-ndjson")
+    assert (first.accepted, first.duplicates) == (len(events[::3]), 0)
+    outcome = bulk.ingest_in_batches(engine, "usage", ndjson(events), "application/x-ndjson")
+    assert (outcome.accepted, outcome.duplicates) == (
+        len(events) - len(events[::3]),
+        len(events[::3]),
+    )
+    with Session(engine) as session:
+        rows = session.exec(select(Event).order_by(Event.id)).all()  # type: ignore[arg-type]
+        emails = {p.id: p.email for p in session.exec(select(Person)).all()}
+    stored = {row.key: row for row in rows}
+    assert sorted(stored) == sorted(e["id"] for e in events)
+    for event in events:
+        row = stored[event["id"]]
+        assert row.input_tokens == event["usage"]["input_tokens"]
+        assert row.occurred_at == datetime.fromisoformat(event["occurred_at"])
+        if "email" in event["actor"]:
+            assert emails[row.person_id] == event["actor"]["email"]
+        else:
+            assert (row.person_id, row.actor_kind, row.actor_value) == (
+                None,
+                "slack",
+                event["actor"]["slack_user_id"],
+            )
+    if engine.dialect.name == "sqlite":  # within a batch, in (person, time) order
+        second = [row for row in rows if row.key not in {e["id"] for e in events[::3]}]
+        order = [
+            (
+                row.person_id is None,
+                row.person_id or 0,
+                row.actor_value if row.person_id is None else "",
+                row.occurred_at,
+            )
+            for row in second
+        ]
+        assert order == sorted(order)
+
+
+def test_sqlite_commits_stay_synced_whatever_the_checkpoint_interval(tmp_path: Path) -> None:
+    """Every SQLite connection syncs each commit to the write-ahead log (``synchronous=FULL``)
+    while moving pages into the database only every 16,384 pages: a commit not yet in the
+    database file is kept, from the WAL, by a connection opened after the writer went away."""
+    url = f"sqlite:///{tmp_path / 'durable.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        settings = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "wal_autocheckpoint", "temp_store")
+        }
+    assert settings == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "wal_autocheckpoint": 16_384,
+        "temp_store": 2,
+    }
+    with engine.connect() as connection:  # the migration's pages out of the way
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with transaction(engine) as session:
+        session.add(Person(email="kept@example.com"))
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for name in ("durable.db", "durable.db-wal"):  # the files as a crash would leave them
+        (crashed / name).write_bytes((tmp_path / name).read_bytes())
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "durable.db").write_bytes((tmp_path / "durable.db").read_bytes())
+    engine.dispose()
+    for folder, expected in ((crashed, ["kept@example.com"]), (alone, [])):
+        reopened = create_engine(f"sqlite:///{folder / 'durable.db'}")
+        with Session(reopened) as session:
+            assert list(session.exec(select(Person.email))) == expected
+        reopened.dispose()
+
+
+def test_a_sqlite_import_leaves_its_pages_in_the_database_file(tmp_path: Path) -> None:
+    """The import ends with a checkpoint: its pages are in the database file, not only the WAL."""
+    url = f"sqlite:///{tmp_path / 'moved.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    body = ndjson(
+        [usage_event(f"m{i}", f"p{i % 5}@example.com", "2026-11-18T09:00:00Z") for i in range(50)]
+    )
+    assert bulk.ingest_in_batches(engine, "usage", body, "application/x-ndjson").accepted == 50
+    copy = tmp_path / "main-file-only.db"
+    copy.write_bytes((tmp_path / "moved.db").read_bytes())  # without the WAL
+    engine.dispose()
+    alone = create_engine(f"sqlite:///{copy}")
+    with Session(alone) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == 50
+    alone.dispose()
