@@ -428,6 +428,10 @@ class _Reader(threading.Thread):
                     # Every row is read: plan for all of them (a cursor's default, 10 %, picks
                     # fast-start plans that walk the person index into the table row by row).
                     connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+                else:
+                    # The grouping of everyone's rows sorts the whole week: on disk, not in the
+                    # memory connections otherwise use for their (small) temporary data.
+                    connection.exec_driver_sql("PRAGMA temp_store=FILE")
                 result = connection.execute(
                     self.statement,
                     execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
@@ -436,6 +440,8 @@ class _Reader(threading.Thread):
                     if not self._put(rows):
                         return
                 result.close()
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql("PRAGMA temp_store=MEMORY")  # as it was
             self._put(_DONE)
         except BaseException as exc:  # handed to the reader, which raises it
             self._put(exc)
