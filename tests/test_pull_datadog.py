@@ -23,15 +23,10 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from bot.domain.weeks import Week
 from bot.ingest.adapters import datadog_audit
-from bot.outbound.gate import RateGate
-from bot.slack.digest_delivery import run_digest
-from bot.slack.dm import UserDirectory, slack_deliverer
 from bot.store.models import Event
-from bot.store.people import all_people
-from fakes.blockkit import assert_valid_message
 from fakes.vendors import datadog as fake_datadog
 from fakes.vendors.datadog import FakeDatadog, audit_event
-from tests.conftest import make_settings
+from tests.support.slack_app import weekly_dm
 
 DASHBOARD = "abc-def-ghi"
 W47 = Week(2026, 47)
@@ -278,29 +273,8 @@ def test_sources_says_which_viewers_datadog_uses(
 def test_the_creator_s_dm_says_three_colleagues_opened_it(
     env: pytest.MonkeyPatch, database_url: str, engine: Engine
 ) -> None:
-    from bot.context import AppContext
-    from fakes.slack_api import FakeSlack
-
     assert pull() == 0
-    with FakeSlack() as slack:
-        slack.add_user(id="U0ANA", email="ana@example.com")
-        settings = make_settings(
-            database_url,
-            slack_bot_token=slack.token,
-            slack_api_url=slack.base_url,
-            digest_delivery="slack",
-        )
-        context = AppContext(settings=settings, engine=engine, clock=lambda: NOW)
-        deliverer = slack_deliverer(context, gate=RateGate(min_interval=0.005))
-        deliverer.directory = UserDirectory()
-        with Session(engine) as session:
-            ana = [p for p in all_people(session) if p.email == "ana@example.com"]
-        [outcome] = run_digest(
-            engine, ana, week=W47, tz=settings.timezone, deliverer=deliverer, now=NOW
-        )
-        assert outcome.status == "sent"
-        [dm] = slack.dms_to("U0ANA")
-    assert_valid_message(dm.blocks, dm.text)
+    dm = weekly_dm(engine, database_url, "ana@example.com", W47, NOW)
     assert "Artifacts: 1 created, 1 opened by others" in dm.text
     assert "1 AI-assisted dashboard created, 1 opened by anyone else" in dm.text
     assert "opened by 3 colleagues" in dm.text

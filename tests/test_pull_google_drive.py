@@ -17,19 +17,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.cli import main
 from bot.domain.weeks import Week
 from bot.ingest.adapters import google_drive
-from bot.outbound.gate import RateGate
-from bot.slack.digest_delivery import run_digest
-from bot.slack.dm import UserDirectory, slack_deliverer
-from bot.store.people import all_people
-from fakes.blockkit import assert_valid_message
 from fakes.vendors import google as fake_google
 from fakes.vendors.google import FakeGoogle, ServiceAccount, drive_activity, make_service_account
-from tests.conftest import make_settings
+from tests.support.slack_app import weekly_dm
 
 ADMIN = "admin@example.com"
 ROBOT = "ai-roi-reports@ai-roi-test.iam.gserviceaccount.com"
@@ -230,29 +224,8 @@ def test_a_429_is_honoured_on_the_token_and_the_listing(
 def test_the_owner_s_dm_says_nobody_else_opened_it(
     env: pytest.MonkeyPatch, database_url: str, engine: Engine
 ) -> None:
-    from bot.context import AppContext
-    from fakes.slack_api import FakeSlack
-
     assert pull() == 0
-    with FakeSlack() as slack:
-        slack.add_user(id="U0ANA", email="ana@example.com")
-        settings = make_settings(
-            database_url,
-            slack_bot_token=slack.token,
-            slack_api_url=slack.base_url,
-            digest_delivery="slack",
-        )
-        context = AppContext(settings=settings, engine=engine, clock=lambda: NOW)
-        deliverer = slack_deliverer(context, gate=RateGate(min_interval=0.005))
-        deliverer.directory = UserDirectory()
-        with Session(engine) as session:
-            ana = [p for p in all_people(session) if p.email == "ana@example.com"]
-        [outcome] = run_digest(
-            engine, ana, week=W47, tz=settings.timezone, deliverer=deliverer, now=NOW
-        )
-        assert outcome.status == "sent"
-        [dm] = slack.dms_to("U0ANA")
-    assert_valid_message(dm.blocks, dm.text)
+    dm = weekly_dm(engine, database_url, "ana@example.com", W47, NOW)
     assert "1 doc created, 0 viewed by others." in dm.text
     assert "0 of 1 · 0 people" in json.dumps(dm.blocks, ensure_ascii=False)
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.context import AppContext
 from bot.domain.weeks import Week
+from bot.outbound.gate import RateGate
 from bot.slack.digest_delivery import run_digest
-from bot.slack.dm import slack_deliverer
+from bot.slack.dm import UserDirectory, slack_deliverer
 from bot.store.models import Person
-from fakes.slack_api import FakeSlack
+from bot.store.people import person_by_email
+from fakes.blockkit import assert_valid_message
+from fakes.slack_api import FakeSlack, Message
 from fakes.slack_requests import SlackRequest, block_actions, view_dict
 from tests.conftest import FROZEN_NOW, LiveServer, make_settings, serve_app
 
@@ -82,3 +88,28 @@ def eventually(check: Callable[[], Any], seconds: float = 5) -> Any:
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.02)
+
+
+def weekly_dm(engine: Engine, database_url: str, email: str, week: Week, now: datetime) -> Message:
+    """The DM ``email`` gets for ``week`` through a fresh fake Slack, checked against Block Kit."""
+    user = "U0DIGEST1"
+    with FakeSlack() as slack:
+        slack.add_user(id=user, email=email)
+        settings = make_settings(
+            database_url,
+            slack_bot_token=slack.token,
+            slack_api_url=slack.base_url,
+            digest_delivery="slack",
+        )
+        context = AppContext(settings=settings, engine=engine, clock=lambda: now)
+        deliverer = slack_deliverer(context, gate=RateGate(min_interval=0.005))
+        deliverer.directory = UserDirectory()
+        with Session(engine) as session:
+            person = person_by_email(session, email)
+        [outcome] = run_digest(
+            engine, [person], week=week, tz=settings.timezone, deliverer=deliverer, now=now
+        )
+        assert outcome.status == "sent", outcome
+        [dm] = slack.dms_to(user)
+    assert_valid_message(dm.blocks, dm.text)
+    return dm
