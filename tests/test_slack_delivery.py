@@ -124,8 +124,9 @@ def test_the_gate_is_shared_safely_between_threads() -> None:
     stamps.sort()
     assert len(stamps) == 20
     assert stamps[0] - started >= 0.09  # nobody went before the Retry-After
-    gaps = [later - earlier for earlier, later in pairwise(stamps)]
-    assert min(gaps) >= 0.018
+    # One slot every 20 ms from the first: a thread that woke late lets the next go sooner, so
+    # it is the whole run that keeps to the rate (stamps are taken just after each pass).
+    assert stamps[-1] - stamps[0] >= 19 * 0.02 - 0.005
 
 
 # End to end through the fake Slack ---------------------------------------------------------

@@ -7,6 +7,7 @@ The facts themselves are computed for many people at once in ``batch_aggregates`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,30 +38,50 @@ def _someone_else(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement
         ),
         sa.and_(
             sa.or_(col(viewer.person_id).is_(None), col(creator.person_id).is_(None)),
-            sa.or_(
-                col(viewer.actor_kind) != col(creator.actor_kind),
-                col(viewer.actor_value) != col(creator.actor_value),
-            ),
+            _other_actor(viewer, creator),
         ),
     )
 
 
 def opened_by_someone_else(
     created: type[Event], end: datetime | sa.ColumnElement[Any]
-) -> sa.Exists:
+) -> sa.ColumnElement[bool]:
     """The artifact of ``created`` (a ``created`` event, correlated) was viewed before ``end`` (a
     time, or an expression of the row such as the end of the week it was created in) by someone
-    other than its creator."""
-    viewed = aliased(Event)
-    return (
-        sa.exists()
-        .where(
-            col(viewed.artifact_id) == col(created.artifact_id),
-            col(viewed.type) == VIEWED,
-            col(viewed.occurred_at) < end,
-            _someone_else(viewed, created),
+    other than its creator.
+
+    ``_someone_else`` asked as three questions, each answered from ``ix_events_artifact`` (which
+    holds the viewer's person) without reading the views' rows: a view by another person; a view
+    by an unmapped identity unlike the creator's (only those views' rows are read); and, for an
+    unmapped creator, any view by an identity unlike theirs."""
+
+    def views(conditions: Callable[[type[Event]], list[sa.ColumnElement[bool]]]) -> sa.Exists:
+        viewed = aliased(Event)
+        return (
+            sa.exists()
+            .where(
+                col(viewed.artifact_id) == col(created.artifact_id),
+                col(viewed.type) == VIEWED,
+                col(viewed.occurred_at) < end,
+                *conditions(viewed),
+            )
+            .correlate(created)
         )
-        .correlate(created)
+
+    return sa.or_(
+        views(lambda viewed: [col(viewed.person_id) != col(created.person_id)]),
+        views(lambda viewed: [col(viewed.person_id).is_(None), _other_actor(viewed, created)]),
+        sa.and_(
+            col(created.person_id).is_(None),
+            views(lambda viewed: [_other_actor(viewed, created)]),
+        ),
+    )
+
+
+def _other_actor(viewer: type[Event], creator: type[Event]) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        col(viewer.actor_kind) != col(creator.actor_kind),
+        col(viewer.actor_value) != col(creator.actor_value),
     )
 
 
@@ -79,7 +100,7 @@ def used_before(created: type[Event], end: datetime | sa.ColumnElement[Any]) -> 
 
 
 def ai_counts(
-    created: type[Event], viewed_by_other: sa.Exists, was_used: sa.Exists
+    created: type[Event], viewed_by_other: sa.ColumnElement[bool], was_used: sa.Exists
 ) -> tuple[sa.ColumnElement[int], ...]:
     """Three aggregate columns over ``created`` events joined to their ``Artifact``: how many
     distinct artifacts marked AI-assisted, and of those how many opened by someone else and how

@@ -8,8 +8,8 @@ the retention job purged count from ``weekly_totals.ai_*``, added in the same st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from collections.abc import Iterable, Sequence
+from datetime import tzinfo
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from bot.domain.ai_history import AiWeek
 from bot.domain.weeks import Week
 from bot.store.aggregates import CREATED, opened_by_someone_else, used_before
+from bot.store.batch_aggregates import whose
 from bot.store.models import Artifact, Event, UTCDateTime, WeeklyTotal
 
 _Row = tuple[int, int, int, int, int]
@@ -31,34 +32,44 @@ def ai_history(
     people with at least one AI-assisted artifact in them; the others are absent."""
     if not person_ids or not weeks:
         return {}
-    ranges = [week.bounds(tz) for week in weeks]
-    first, last = ranges[0][0], ranges[-1][1]
+    return history_values(session.execute(history_statement(person_ids, weeks, tz)), weeks)
+
+
+def history_values(
+    rows: Iterable[Sequence[Any]], weeks: Sequence[Week]
+) -> dict[int, tuple[AiWeek, ...]]:
+    """The rows of ``history_statement`` → ``ai_history``'s answer."""
     counts: dict[int, list[list[int]]] = {}
-    for row in session.execute(_statement(list(person_ids), ranges, first, last)).all():
+    for row in rows:
         person_id, index, created, viewed, used = cast(_Row, tuple(row))
         if index is None:
             continue
-        person = counts.setdefault(int(person_id), [[0, 0, 0] for _ in weeks])
+        person = counts.get(person_id)
+        if person is None:
+            person = counts[person_id] = [[0, 0, 0] for _ in weeks]
         cell = person[int(index)]
         cell[0] += int(created or 0)
         cell[1] += int(viewed or 0)
         cell[2] += int(used or 0)
+    names = [str(week) for week in weeks]
     return {
         person_id: tuple(
-            AiWeek(str(week), created, viewed, used)
-            for week, (created, viewed, used) in zip(weeks, cells, strict=True)
+            AiWeek(name, created, viewed, used)
+            for name, (created, viewed, used) in zip(names, cells, strict=True)
         )
         for person_id, cells in counts.items()
         if any(any(cell) for cell in cells)
     }
 
 
-def _statement(
-    person_ids: list[int],
-    ranges: list[tuple[datetime, datetime]],
-    first: datetime,
-    last: datetime,
+def history_statement(
+    person_ids: Sequence[int] | None, weeks: Sequence[Week], tz: tzinfo
 ) -> sa.CompoundSelect[Any]:
+    """Rows of (person, week index, created, viewed by others, used): with a list of ids, those
+    people's; with ``None``, everyone's, ordered by person id (a pass over the chart's weeks by
+    time, read a chunk of people at a time like the facts' other everyone-statements)."""
+    ranges = [week.bounds(tz) for week in weeks]
+    first, last = ranges[0][0], ranges[-1][1]
     created = aliased(Event)
 
     def week_of(column: Any) -> sa.Case[int]:
@@ -92,17 +103,18 @@ def _statement(
         sa.func.count(sa.distinct(sa.case((opened_by_other, artifact)))),
         sa.func.count(sa.distinct(sa.case((was_used, artifact)))),
     ]
+    ids = list(person_ids) if person_ids is not None else None
     stored = (
         sa.select(*columns)
         .join(Artifact, col(Artifact.id) == artifact)
         .where(
-            col(created.person_id).in_(person_ids),
+            whose(col(created.person_id), ids),
             col(created.type) == CREATED,
             col(Artifact.ai_assisted).is_(True),
             col(created.occurred_at) >= first,
             col(created.occurred_at) < last,
         )
-        .group_by(col(created.person_id), bucket)
+        .group_by(sa.literal_column("1"), sa.literal_column("2"))
     )
     purged = sa.select(
         col(WeeklyTotal.person_id),
@@ -111,7 +123,7 @@ def _statement(
         col(WeeklyTotal.ai_artifacts_viewed_by_others),
         col(WeeklyTotal.ai_artifacts_used),
     ).where(
-        col(WeeklyTotal.person_id).in_(person_ids),
+        whose(col(WeeklyTotal.person_id), ids),
         col(WeeklyTotal.week_start) >= first,
         col(WeeklyTotal.week_start) < last,
         sa.or_(
@@ -120,4 +132,5 @@ def _statement(
             col(WeeklyTotal.ai_artifacts_used) > 0,
         ),
     )
-    return sa.union_all(stored, purged)
+    both = sa.union_all(stored, purged)
+    return both.order_by(sa.literal_column("1")) if ids is None else both

@@ -16,14 +16,14 @@ Each aggregate is a statement and a shaper:
 Either way the numbers are the same, and the same as the one-query-per-number reference
 (``fakes/reference_facts.py``); the tests check both against it.
 
-The per-kind artifact counts are one statement (``artifact_counts_statement``): a count is
-added to every kind by adding its column to ``_kind_columns`` and reading it in
-``artifact_counts_values``.
+The week's per-kind artifact counts are one statement (``artifact_counts_statement``): a count
+is added to every kind by adding its column there and reading it in ``artifact_counts_values``.
 """
 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,7 +68,7 @@ class ArtifactCounts:
     unopened_recent: int = 0
 
 
-def _whose(person: Any, person_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:
+def whose(person: Any, person_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:
     """The people's rows: ``person_id IN (…)``; or everyone's (``person_id + 0 IS NOT NULL``, a
     test no index answers, so the planner reads the time range rather than walking every
     person's events through the person index)."""
@@ -76,7 +76,7 @@ def _whose(person: Any, person_ids: Sequence[int] | None) -> sa.ColumnElement[bo
     return cast(sa.ColumnElement[bool], whose)
 
 
-def _grouped(statement: Any, person_ids: Sequence[int] | None, keys: int) -> Any:
+def grouped(statement: Any, person_ids: Sequence[int] | None, keys: int) -> Any:
     """Grouped by the first ``keys`` columns (the person first), named by position so that
     everyone's rows, ordered the same way, need no second sort (SQLite's grouping sorts)."""
     positions: list[Any] = [sa.literal_column(str(n)) for n in range(1, keys + 1)]
@@ -84,9 +84,16 @@ def _grouped(statement: Any, person_ids: Sequence[int] | None, keys: int) -> Any
     return statement.order_by(*positions) if person_ids is None else statement
 
 
-def _ordered(statement: Any, person_ids: Sequence[int] | None) -> Any:
+def ordered(statement: Any, person_ids: Sequence[int] | None) -> Any:
     """Everyone's rows come ordered by person, to be read a chunk of people at a time."""
     return statement.order_by(sa.literal_column("1")) if person_ids is None else statement
+
+
+def _sum(column: Any) -> sa.ColumnElement[int]:
+    """A sum of integer columns, as an integer: PostgreSQL sums ``bigint`` as ``numeric``, which
+    arrives as a ``Decimal`` (slow to build and to convert, hundreds of thousands of rows a run);
+    a person-week's sums are far below ``bigint``'s limit."""
+    return sa.cast(sa.func.sum(column), sa.BigInteger)
 
 
 # Usage ------------------------------------------------------------------------------------------
@@ -103,13 +110,13 @@ def usage_statement(
         person,
         tool,
         model,
-        sa.func.sum(Event.input_tokens),
-        sa.func.sum(Event.cached_tokens),
-        sa.func.sum(Event.output_tokens),
-        sa.func.sum(Event.cost_nanos),
-        sa.func.sum(Event.requests),
-    ).where(_whose(person, person_ids), col(Event.type) == USAGE, _in_range(start, end))
-    return cast(sa.Select[Any], _grouped(statement, person_ids, 3))
+        _sum(col(Event.input_tokens)),
+        _sum(col(Event.cached_tokens)),
+        _sum(col(Event.output_tokens)),
+        _sum(col(Event.cost_nanos)),
+        _sum(col(Event.requests)),
+    ).where(whose(person, person_ids), col(Event.type) == USAGE, _in_range(start, end))
+    return cast(sa.Select[Any], grouped(statement, person_ids, 3))
 
 
 def usage_values(rows: Iterable[Row]) -> dict[int, Usage]:
@@ -170,13 +177,13 @@ def weekly_tokens_statement(
     )
     person = col(Event.person_id)
     statement = sa.select(
-        person, bucket, sa.func.sum(col(Event.input_tokens) + col(Event.output_tokens))
+        person, bucket, _sum(col(Event.input_tokens) + col(Event.output_tokens))
     ).where(
-        _whose(person, person_ids),
+        whose(person, person_ids),
         col(Event.type) == USAGE,
         _in_range(min(r[0] for r in ranges), max(r[1] for r in ranges)),
     )
-    return cast(sa.Select[Any], _grouped(statement, person_ids, 2))
+    return cast(sa.Select[Any], grouped(statement, person_ids, 2))
 
 
 def rolled_tokens_statement(
@@ -189,11 +196,11 @@ def rolled_tokens_statement(
         col(WeeklyTotal.week_start),
         col(WeeklyTotal.input_tokens) + col(WeeklyTotal.output_tokens),
     ).where(
-        _whose(person, person_ids),
+        whose(person, person_ids),
         col(WeeklyTotal.week_start) >= min(r[0] for r in ranges),
         col(WeeklyTotal.week_start) < max(r[1] for r in ranges),
     )
-    return cast(sa.Select[Any], _ordered(statement, person_ids))
+    return cast(sa.Select[Any], ordered(statement, person_ids))
 
 
 def weekly_tokens_values(
@@ -226,56 +233,71 @@ def weekly_tokens(
 # Artifacts ---------------------------------------------------------------------------------------
 
 
-def _kind_columns(
-    created: type[Event], start: datetime, end: datetime
-) -> list[sa.ColumnElement[Any]]:
-    """The counts of each (person, kind) group of created events in [recent start, end): the
-    week's artifacts (created in [start, end)), those of them viewed by someone else and those
-    used, both before ``end``; and the artifacts of the whole range nobody else had opened by
-    ``end``; the week's three again for the AI-assisted artifacts alone."""
-    artifact = col(created.artifact_id)
-    in_week = col(created.occurred_at) >= start
-    viewed = opened_by_someone_else(created, end)
-
-    def distinct(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-        return sa.func.count(sa.distinct(sa.case((condition, artifact))))
-
-    used = used_before(created, end)
-    ai = col(Artifact.ai_assisted)
-    return [
-        distinct(in_week),
-        distinct(sa.and_(in_week, viewed)),
-        distinct(sa.and_(in_week, used)),
-        # the same three for the AI-assisted artifacts alone (DESIGN §3.6 ``artifacts.ai``)
-        distinct(sa.and_(in_week, ai)),
-        distinct(sa.and_(in_week, ai, viewed)),
-        distinct(sa.and_(in_week, ai, used)),
-        distinct(~viewed),
-    ]
-
-
 def artifact_counts_statement(
-    person_ids: Sequence[int] | None, recent_start: datetime, start: datetime, end: datetime
+    person_ids: Sequence[int] | None, start: datetime, end: datetime
 ) -> sa.Select[Any]:
-    """One pass over the created events of [recent_start, end), grouped by (person, kind)."""
+    """The week's created events (in [start, end)), grouped by (person, kind): the week's
+    artifacts, those of them viewed by someone else and those used, both before ``end``; the
+    same three for the AI-assisted artifacts alone (DESIGN §3.6 ``artifacts.ai``)."""
     created = aliased(Event)
     person = col(created.person_id)
+    artifact = col(created.artifact_id)
+    viewed = opened_by_someone_else(created, end)
+    used = used_before(created, end)
+    ai = col(Artifact.ai_assisted)
+
+    def distinct(*conditions: Any) -> sa.ColumnElement[Any]:
+        return sa.func.count(sa.distinct(sa.case((sa.and_(*conditions), artifact))))
+
     statement = (
-        sa.select(person, col(Artifact.kind), *_kind_columns(created, start, end))
-        .join(Artifact, col(Artifact.id) == col(created.artifact_id))
+        sa.select(
+            person,
+            col(Artifact.kind),
+            sa.func.count(sa.distinct(artifact)),
+            distinct(viewed),
+            distinct(used),
+            distinct(ai),
+            distinct(ai, viewed),
+            distinct(ai, used),
+        )
+        .join(Artifact, col(Artifact.id) == artifact)
         .where(
-            _whose(person, person_ids),
+            whose(person, person_ids),
             col(created.type) == CREATED,
-            col(created.occurred_at) >= recent_start,
+            col(created.occurred_at) >= start,
             col(created.occurred_at) < end,
         )
     )
-    return cast(sa.Select[Any], _grouped(statement, person_ids, 2))
+    return cast(sa.Select[Any], grouped(statement, person_ids, 2))
 
 
-def artifact_counts_values(rows: Iterable[Row]) -> dict[int, ArtifactCounts]:
+def unopened_statement(
+    person_ids: Sequence[int] | None, recent_start: datetime, end: datetime
+) -> sa.Select[Any]:
+    """Per person, the artifacts created in [recent_start, end) that nobody else had opened by
+    ``end``. A statement of its own, beside the week's counts: it reads four weeks of created
+    events to the week's one, and the two run at once. (Every created event's artifact exists:
+    the foreign key deletes the events of a deleted artifact, so no join to ``artifacts``.)"""
+    created = aliased(Event)
+    person = col(created.person_id)
+    unopened = sa.case((sa.not_(opened_by_someone_else(created, end)), col(created.artifact_id)))
+    # Everyone's: grouped by ``person_id + 0`` (see ``distinct_viewers_statement``).
+    key = person if person_ids is not None else person + 0
+    statement = sa.select(key, sa.func.count(sa.distinct(unopened))).where(
+        whose(person, person_ids),
+        col(created.type) == CREATED,
+        col(created.occurred_at) >= recent_start,
+        col(created.occurred_at) < end,
+    )
+    return cast(sa.Select[Any], grouped(statement, person_ids, 1))
+
+
+def artifact_counts_values(
+    rows: Iterable[Row], unopened: Iterable[Row]
+) -> dict[int, ArtifactCounts]:
+    """The rows of ``artifact_counts_statement`` and ``unopened_statement`` of some people."""
     found: dict[int, ArtifactCounts] = {}
-    for person_id, kind, created, viewed, used, ai_created, ai_viewed, ai_used, unopened in rows:
+    for person_id, kind, created, viewed, used, ai_created, ai_viewed, ai_used in rows:
         counts = found.get(person_id)
         if counts is None:
             counts = found[person_id] = ArtifactCounts()
@@ -291,7 +313,12 @@ def artifact_counts_values(rows: Iterable[Row]) -> dict[int, ArtifactCounts]:
                     int(ai_used),
                 )
             )
-        counts.unopened_recent += int(unopened)
+    for person_id, count in unopened:
+        if count:
+            counts = found.get(person_id)
+            if counts is None:
+                counts = found[person_id] = ArtifactCounts()
+            counts.unopened_recent = int(count)
     return found
 
 
@@ -305,7 +332,8 @@ def artifact_counts(
     if not person_ids:
         return {}
     return artifact_counts_values(
-        session.execute(artifact_counts_statement(person_ids, recent_start, start, end))
+        session.execute(artifact_counts_statement(person_ids, start, end)),
+        session.execute(unopened_statement(person_ids, recent_start, end)),
     )
 
 
@@ -335,14 +363,14 @@ def distinct_viewers_statement(
             ),
         )
         .where(
-            _whose(person, person_ids),
+            whose(person, person_ids),
             col(viewed.type) == VIEWED,
             col(viewed.occurred_at) >= start,
             col(viewed.occurred_at) < end,
             _someone_else(viewed, created),
         )
     )
-    return cast(sa.Select[Any], _grouped(statement, person_ids, 1))
+    return cast(sa.Select[Any], grouped(statement, person_ids, 1))
 
 
 def distinct_viewers_values(rows: Iterable[Row]) -> dict[int, int]:
@@ -366,9 +394,9 @@ def delivered_statement(person_ids: Sequence[int] | None, week: str) -> sa.Selec
     """The facts JSON recorded with each person's delivery for ``week`` (where there is one)."""
     person = col(Delivery.person_id)
     statement = sa.select(person, col(Delivery.facts_json)).where(
-        _whose(person, person_ids), col(Delivery.week) == week
+        whose(person, person_ids), col(Delivery.week) == week
     )
-    return cast(sa.Select[Any], _ordered(statement, person_ids))
+    return cast(sa.Select[Any], ordered(statement, person_ids))
 
 
 def delivered_values(rows: Iterable[Row]) -> dict[int, str]:
@@ -385,6 +413,11 @@ def delivered_facts(session: Session, person_ids: Sequence[int], week: str) -> d
 
 STREAM_ROWS = 5_000  # rows fetched at a time from each statement
 STREAM_AHEAD = 4  # fetches a statement's reader may run ahead of the chunk being built
+
+# While the readers run, Python's lock changes hands this often (5 ms by default). A reader gives up
+# the lock while SQLite works on each row and needs it back to return the row; with the default,
+# each such hand-over can wait for the digest-building thread's next 5 ms.
+READER_SWITCH_INTERVAL = 0.0005
 
 _DONE = object()
 
@@ -484,10 +517,33 @@ def everyone_rows(
     """Everyone's rows of each statement (built with ``person_ids=None``), read a chunk of people
     at a time; every statement runs at once, each on its own connection."""
     readers = {name: _Reader(engine, statement, name) for name, statement in statements.items()}
-    for reader in readers.values():
-        reader.start()
-    try:
-        yield {name: PersonRows(reader.rows()) for name, reader in readers.items()}
-    finally:
+    with _quick_handovers():
         for reader in readers.values():
-            reader.stop()
+            reader.start()
+        try:
+            yield {name: PersonRows(reader.rows()) for name, reader in readers.items()}
+        finally:
+            for reader in readers.values():
+                reader.stop()
+
+
+_handovers_lock = threading.Lock()
+_handovers = {"runs": 0, "interval": 0.0}  # runs reading everyone's rows; the interval before
+
+
+@contextmanager
+def _quick_handovers() -> Iterator[None]:
+    """``READER_SWITCH_INTERVAL`` while any run reads everyone's rows (runs may overlap in
+    threads), the process's own interval again once none does."""
+    with _handovers_lock:
+        if not _handovers["runs"]:
+            _handovers["interval"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_handovers["interval"], READER_SWITCH_INTERVAL))
+        _handovers["runs"] += 1
+    try:
+        yield
+    finally:
+        with _handovers_lock:
+            _handovers["runs"] -= 1
+            if not _handovers["runs"]:
+                sys.setswitchinterval(_handovers["interval"])
