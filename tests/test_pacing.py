@@ -125,9 +125,7 @@ def test_catching_up_never_exceeds_the_rate_in_any_minute() -> None:
         times.append(clock.now)
         clock.now += 0.25 if n % 50 == 0 else 0.02
     window = WINDOW + WINDOW_MARGIN
-    busiest = max(
-        bisect_left(times, start + window) - index for index, start in enumerate(times)
-    )
+    busiest = max(bisect_left(times, start + window) - index for index, start in enumerate(times))
     assert busiest == 600
     assert times[-1] - times[0] >= 2399 * 0.1 * (WINDOW / window) - 5.0
 
