@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.domain.weeks import Week
+from bot.store import partitions
 from bot.store.models import Event
 
 SOURCE = "bench"
@@ -197,7 +198,7 @@ def populate(
         counts.artifacts = len(creator) - 1
         del artifact_rows
 
-        writer.before_events()
+        writer.before_events(origin, origin + timedelta(seconds=end))
         key = 0
         per_day = per_person_week / 7
         for day in range(weeks * 7):
@@ -330,13 +331,19 @@ class _Writer:
     ) -> None:
         raise NotImplementedError
 
-    def before_events(self) -> None:
-        """Drop the events table's secondary indexes (built again by ``after_events``)."""
+    def before_events(self, first: datetime, end: datetime) -> None:
+        """Make room for events in [first, end), and drop the events table's secondary indexes
+        (built again by ``after_events``)."""
+        self.months(first, end)
         cursor = self.raw.cursor()
         for index in sorted(Event.__table__.indexes, key=lambda i: str(i.name)):  # type: ignore[attr-defined]
             cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
             self.dropped.append(index)
         self.raw.commit()
+
+    def months(self, first: datetime, end: datetime) -> None:
+        """PostgreSQL: the month partitions of [first, end), as the scheduler would have made
+        them ahead of each month (without them every row would land in the default partition)."""
 
     def after_events(self) -> None:
         cursor = self.raw.cursor()
@@ -371,6 +378,16 @@ class _SqliteWriter(_Writer):
 
 
 class _PostgresWriter(_Writer):
+    def months(self, first: datetime, end: datetime) -> None:
+        with self.engine.begin() as connection:
+            if not partitions.is_partitioned(connection):
+                return
+            partitions.lock_ddl(connection)
+            month = partitions.Month.of(first)
+            while month.start < end:
+                partitions.create_month(connection, month)
+                month = month.shift(1)
+
     def rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
         cursor = self.raw.cursor()
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401
 from bot.context import AppContext
-from bot.store.db import create_engine, upgrade
+from bot.store.db import SCHEMA_REVISION, create_engine, current_revision, head_revision, upgrade
 from bot.store.models import Event
 from bot.store.partitions import schema_filter
 from tests.conftest import LiveServer, make_settings, serve_app
@@ -27,6 +27,13 @@ def test_migrations_match_the_models(engine: Engine) -> None:
             connection, opts={"include_object": schema_filter(engine.dialect.name)}
         )
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_schema_revision_every_command_checks_is_the_newest_migration(engine: Engine) -> None:
+    """``SCHEMA_REVISION`` is written down so that a command need not load every migration to
+    start; a new migration must move it (or every command would ask for ``db upgrade``)."""
+    assert head_revision() == SCHEMA_REVISION
+    assert current_revision(engine) == SCHEMA_REVISION
 
 
 def test_healthz_and_readyz(live: LiveServer) -> None:

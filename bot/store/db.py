@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
@@ -24,7 +19,14 @@ try:
 except ImportError:  # Windows: no advisory file locks; migrate without one
     fcntl = None  # type: ignore[assignment]
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest migration. Every command checks the database against it before it starts, so it is
+# written here rather than found by loading every migration (and Alembic) on each start; a test
+# keeps it equal to the migrations' head.
+SCHEMA_REVISION = "0013"
 MIGRATION_LOCK_KEY = 0x41_49_52_4F_4D  # "AIROM": one migration run at a time (PostgreSQL)
 UPGRADE_HINT = "run `ai-roi db upgrade`"
 
@@ -106,6 +108,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -118,6 +122,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On PostgreSQL the run holds a session advisory lock, so replicas starting together take turns:
     the first migrates, the others wait for it and then find nothing left to do.
     """
+    from alembic import command
+
     if engine.dialect.name == "sqlite":
         with _sqlite_migration_lock(engine):
             command.upgrade(alembic_config(engine), revision)
@@ -154,7 +160,10 @@ def ensure_ready(engine: Engine) -> None:
     (and after an update); a PostgreSQL database that is not current is refused with one line
     saying to run ``ai-roi db upgrade`` (several replicas share it: migrating is a deliberate step).
     """
-    current, head = current_revision(engine), head_revision()
+    current = current_revision(engine)
+    if current == SCHEMA_REVISION:
+        return
+    head = head_revision()
     if current == head:
         return
     if current is not None and not _known_revision(current):
@@ -173,6 +182,9 @@ def ensure_ready(engine: Engine) -> None:
 
 
 def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     script = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://")))
     try:
         return script.get_revision(revision) is not None
@@ -181,15 +193,21 @@ def _known_revision(revision: str) -> bool:
 
 
 def head_revision() -> str | None:
+    """The newest migration, found by loading them all (``SCHEMA_REVISION`` says it at once)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://")))
     return script.get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's migration (Alembic's ``alembic_version`` row); None before the first."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def is_current(engine: Engine) -> bool:
     """True when the database is reachable and migrated to the newest revision."""
-    return current_revision(engine) == head_revision()
+    return current_revision(engine) == SCHEMA_REVISION
