@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 
 DEFAULT_MIN_INTERVAL = 1.0  # seconds between messages: chat.postMessage's special rate limit
-DEFAULT_CATCH_UP = 1.0  # seconds of lost time a paced gate may win back
+DEFAULT_CATCH_UP = 1.0  # a request at most this many seconds late keeps the schedule
 MAX_RETRY_AFTER = 15 * 60.0  # a Retry-After beyond this is treated as this
 WINDOW = 60.0  # seconds: rates are per minute
 WINDOW_MARGIN = 0.25  # seconds added to the minute: requests reach the server unevenly late
