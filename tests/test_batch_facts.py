@@ -5,9 +5,11 @@ usage, several tools and models, baseline weeks, last week's warnings), in two t
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import random
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,6 +252,28 @@ def test_people_by_id_in_chunks_give_the_same_facts_as_a_list(org: Engine) -> No
         backwards = sorted(all_people(session), key=lambda p: -(p.id or 0))
         with pytest.raises(ValueError, match="person-id order"):
             list(facts_in_batches(session, iter(backwards), W47, tz, everyone=True))
+
+
+def test_a_run_over_everyone_leaves_the_process_as_it_found_it(org: Engine) -> None:
+    """While everyone's rows stream, the garbage collector runs once per ten chunks and the lock
+    changes hands quickly; afterwards (finished, or stopped early) both are as they were."""
+    tz = ZoneInfo("UTC")
+    interval = sys.getswitchinterval()
+    during: list[tuple[bool, float]] = []
+    with Session(org) as session:
+        people = all_people(session)
+        for _chunk in facts_in_batches(session, people, W47, tz, batch_size=2, everyone=True):
+            during.append((gc.isenabled(), sys.getswitchinterval()))
+        assert during and all(
+            not enabled and switch == batch_aggregates.READER_SWITCH_INTERVAL
+            for enabled, switch in during
+        )
+        assert gc.isenabled() and sys.getswitchinterval() == interval
+        stopped = facts_in_batches(session, people, W47, tz, batch_size=2, everyone=True)
+        next(stopped)
+        stopped.close()
+        assert gc.isenabled() and sys.getswitchinterval() == interval
+        assert gc.get_freeze_count() == 0
 
 
 def test_digest_for_everyone_reads_everyone_rows_with_the_same_digests(
