@@ -29,8 +29,7 @@ from bot.domain.workspace_settings import (
 )
 from bot.slack import ids
 from bot.slack.blocks.ai_rules import home_blocks as ai_rules_blocks
-from bot.slack.blocks.digest import button
-from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
+from bot.slack.blocks.limits import button, clip, escape, mrkdwn, plain
 
 MAX_SOURCES_SHOWN = 12
 ERROR_SHOWN = 300  # characters of a source's last error

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.domain.ai_rules import PULL_REQUEST_KINDS, RULE_KIND_LABELS, Rule, RuleKind
 from bot.slack import ids
-from bot.slack.blocks.limits import clip, escape, mrkdwn, plain
+from bot.slack.blocks.limits import button, clip, escape, mrkdwn, plain
 
 MAX_RULES_IN_HOME = 30  # beyond this the App Home shows counts and a button to the list modal
 RULES_PER_PAGE = 40  # rules per page of the list modal
@@ -130,30 +130,18 @@ def _rules(n: int) -> str:
     return "rule" if n == 1 else "rules"
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "button",
-        "text": plain(text, 75),
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    return element
-
-
 def home_blocks(rules: Sequence[Rule]) -> list[dict[str, Any]]:
     """The App Home's "AI-assisted rules" section: at most ``MAX_RULES_IN_HOME`` + 5 blocks."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain("AI-assisted rules", 150)},
         {"type": "section", "block_id": "admin_ai_rules", "text": mrkdwn(INTRO)},
     ]
-    buttons = [_button("Add a rule", ids.AI_RULE_ADD, "add")]
+    buttons = [button("Add a rule", ids.AI_RULE_ADD, "add")]
     if len(rules) <= MAX_RULES_IN_HOME:
         blocks += rule_list_blocks(rules)
     else:
         blocks.append({"type": "context", "elements": [mrkdwn(counts_text(rules))]})
-        buttons.append(_button(f"All {len(rules)} rules", ids.AI_RULES_ALL, "0"))
+        buttons.append(button(f"All {len(rules)} rules", ids.AI_RULES_ALL, "0"))
     blocks.append({"type": "actions", "block_id": "admin_ai_rules_actions", "elements": buttons})
     return blocks
 
@@ -200,11 +188,11 @@ def rules_modal(rules: Sequence[Rule], page: int = 0) -> dict[str, Any]:
         {"type": "context", "elements": [mrkdwn(counts_text(rules))]},
         *rule_list_blocks(shown),
     ]
-    buttons = [_button("Add a rule", ids.AI_RULE_ADD, "add")]
+    buttons = [button("Add a rule", ids.AI_RULE_ADD, "add")]
     if page > 0:
-        buttons.append(_button("Previous", f"{ids.AI_RULES_PAGE}:{page - 1}", str(page - 1)))
+        buttons.append(button("Previous", f"{ids.AI_RULES_PAGE}:{page - 1}", str(page - 1)))
     if page < last:
-        buttons.append(_button("Next", f"{ids.AI_RULES_PAGE}:{page + 1}", str(page + 1)))
+        buttons.append(button("Next", f"{ids.AI_RULES_PAGE}:{page + 1}", str(page + 1)))
     blocks.append({"type": "actions", "block_id": "ai_rules_modal_actions", "elements": buttons})
     if last:
         blocks.append({"type": "context", "elements": [mrkdwn(f"Page {page + 1} of {last + 1}")]})
@@ -333,7 +321,7 @@ def confirm_modal(form: RuleForm, preview: tuple[int, int] | None) -> dict[str, 
         {
             "type": "actions",
             "block_id": "ai_rule_back",
-            "elements": [_button("Back", ids.AI_RULE_BACK, "back")],
+            "elements": [button("Back", ids.AI_RULE_BACK, "back")],
         }
     )
     return _modal(

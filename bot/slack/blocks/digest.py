@@ -18,6 +18,7 @@ from bot.slack.blocks.limits import (
     FIELD_TEXT,
     HEADER_TEXT,
     MESSAGE_BLOCKS,
+    button,
     clip,
     escape,
     mrkdwn,
@@ -143,18 +144,6 @@ def with_chart(blocks: list[dict[str, Any]], file_id: str, alt_text: str) -> lis
         image_block(file_id, alt_text) if block.get("block_id") == CHART_BLOCK_ID else block
         for block in blocks
     ]
-
-
-def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "button",
-        "text": plain(text, 75),
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    return element
 
 
 SHARE_CONFIRM = "Your lead will get this reflection by DM, with your name on it."

@@ -21,8 +21,8 @@ from bot.slack.blocks.admin_home import (
     time_picker,
     weekday_select,
 )
-from bot.slack.blocks.digest import button, image_block
-from bot.slack.blocks.limits import VIEW_BLOCKS, clip, escape, mrkdwn, plain
+from bot.slack.blocks.digest import image_block
+from bot.slack.blocks.limits import VIEW_BLOCKS, button, clip, escape, mrkdwn, plain
 
 
 @dataclass(frozen=True)
