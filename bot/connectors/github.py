@@ -30,9 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.connectors.base import Connector, PullResult, PullRun
-from bot.connectors.copilot import GITHUB_API_VERSION
+from bot.connectors.copilot import github_client
 from bot.connectors.paging import link_pages
-from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
 from bot.settings import Settings
@@ -53,15 +52,7 @@ class GitHubConnector(Connector):
         return bool(settings.github_token and settings.github_org)
 
     def outbound(self, settings: Settings) -> Outbound:
-        assert settings.github_token is not None
-        client = http_client(
-            settings.github_api_url + "/",
-            headers={
-                "Authorization": f"Bearer {settings.github_token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": GITHUB_API_VERSION,
-            },
-        )
+        client = github_client(settings)
         return Outbound(
             SOURCE,
             client,
