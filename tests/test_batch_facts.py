@@ -274,6 +274,14 @@ def test_a_run_over_everyone_leaves_the_process_as_it_found_it(org: Engine) -> N
         stopped.close()
         assert gc.isenabled() and sys.getswitchinterval() == interval
         assert gc.get_freeze_count() == 0
+        # Objects frozen by someone else before the run stay frozen after it.
+        gc.freeze()
+        try:
+            frozen = gc.get_freeze_count()
+            list(facts_in_batches(session, people, W47, tz, batch_size=2, everyone=True))
+            assert gc.get_freeze_count() > frozen // 2  # not unfrozen (a few may have been freed)
+        finally:
+            gc.unfreeze()
 
 
 def test_digest_for_everyone_reads_everyone_rows_with_the_same_digests(

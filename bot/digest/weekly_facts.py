@@ -132,10 +132,14 @@ def _collected_every(chunks: int) -> Iterator[Callable[[], None]]:
     ``tick()``), not on its own. On its own it runs every few hundred allocations and walks every
     row waiting in the readers' queues each time: a third of a whole organisation's build went to
     it at 100,000 people. What was alive before is frozen out of its walks for the run; whatever
-    cycles the chunks leave are freed every ``chunks`` chunks, so memory stays as flat."""
+    cycles the chunks leave are freed every ``chunks`` chunks, so memory stays as flat. (Where
+    something else froze objects already, as ``ai-roi ingest`` does, they stay as they are: the
+    run neither freezes nor unfreezes, since unfreezing cannot tell theirs from its own.)"""
     was_enabled = gc.isenabled()
+    freezing = gc.get_freeze_count() == 0
     gc.disable()
-    gc.freeze()
+    if freezing:
+        gc.freeze()
     ticks = 0
 
     def tick() -> None:
@@ -147,7 +151,8 @@ def _collected_every(chunks: int) -> Iterator[Callable[[], None]]:
     try:
         yield tick
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
