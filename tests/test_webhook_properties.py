@@ -9,6 +9,7 @@ One server per test (Hypothesis runs many examples against it), so each source c
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import uuid
@@ -28,7 +29,8 @@ from bot.ingest.adapters import ADAPTERS, adapter_for
 from bot.ingest.signatures import github_signature
 from bot.store.db import create_engine
 from bot.store.event_rows import PreparedBatch, prepare_batch, time_binder
-from bot.store.models import Event
+from bot.store.events import StoreResult
+from bot.store.models import Event, Person
 from tests.adapters.test_adapter_properties import (
     NDJSON,
     VALID_BODIES,
@@ -227,3 +229,68 @@ def test_a_request_that_cannot_be_stored_fails_alone(
     assert good_1.result is not None and good_1.result.accepted == 1
     assert good_2.result is not None and good_2.result.accepted == 1
     assert poison.result is None and str(poison.error) == "this body cannot be stored"
+
+
+def test_requests_of_one_commit_get_their_own_counts(context: AppContext) -> None:
+    """A shared commit inserts everyone's rows together; each request is still told what became
+    of its own events: a key stored before, or sent by a request ahead of it in the same
+    commit, is its duplicate, and new emails become people."""
+    dialect_name = context.engine.dialect.name
+
+    def batch(*keys_and_emails: tuple[str, str]) -> PreparedBatch:
+        body = dumps([usage_event(k, e, "2026-11-18T09:12:00Z") for k, e in keys_and_emails])
+        events = adapter_for("usage")(body, "application/json").events
+        return prepare_batch("usage", events, datetime.now(UTC), time_binder(dialect_name))
+
+    writer = group_commit_module.GroupCommit(context.engine)
+    writer.store_group([group_commit_module.Pending(batch(("old", "ana@example.com")))])
+    group = [
+        group_commit_module.Pending(batch(("a1", "ana@example.com"), ("a2", "bo@example.com"))),
+        group_commit_module.Pending(batch(("a2", "bo@example.com"), ("b1", "cy@example.com"))),
+        group_commit_module.Pending(batch(("old", "ana@example.com"))),
+    ]
+    writer.store_group(group)
+    counts = [(p.result.accepted, p.result.duplicates) for p in group if p.result is not None]
+    assert counts == [(2, 0), (1, 1), (0, 1)]
+    with Session(context.engine) as session:
+        rows = session.exec(select(Event.key, Event.actor_value, Event.person_id)).all()
+        people = dict(session.exec(select(Person.email, Person.id)).all())
+    assert sorted(k for k, _, _ in rows) == ["a1", "a2", "b1", "old"]
+    assert set(people) == {"ana@example.com", "bo@example.com", "cy@example.com"}
+    assert all(person_id == people[email] for _, email, person_id in rows)
+
+
+def test_a_commit_wakes_each_event_loop_once() -> None:
+    """The writer settles the futures of one loop with one call into it (a wake-up of the loop
+    per commit, not per request); a closed loop is skipped, and other waiters still hear."""
+    result = StoreResult(accepted=1, duplicates=0)
+    loop = asyncio.new_event_loop()
+    calls: list[object] = []
+    real_call = loop.call_soon_threadsafe
+
+    def counting_call(*args: Any) -> Any:
+        calls.append(args)
+        return real_call(*args)
+
+    loop.call_soon_threadsafe = counting_call  # type: ignore[method-assign]
+    futures = [loop.create_future() for _ in range(3)]
+    closed = asyncio.new_event_loop()
+    orphan = closed.create_future()
+    closed.close()
+    heard: list[group_commit_module.Pending] = []
+    group = [
+        group_commit_module.Pending(batch=None, future=future)  # type: ignore[arg-type]
+        for future in [*futures, orphan]
+    ] + [group_commit_module.Pending(batch=None, done=heard.append)]  # type: ignore[arg-type]
+    for pending in group:
+        pending.result = result
+    group[1].result, group[1].error = None, RuntimeError("this body cannot be stored")
+    try:
+        group_commit_module.notify(group)  # as the writer's thread does after a commit
+        settled = loop.run_until_complete(asyncio.gather(*futures, return_exceptions=True))
+    finally:
+        loop.close()
+    assert len(calls) == 1
+    assert settled[0] == result and settled[2] == result
+    assert isinstance(settled[1], RuntimeError)
+    assert not orphan.done() and heard == [group[-1]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -26,13 +27,18 @@ IDLE_SECONDS = 1.0  # the writer thread ends after this long without work
 
 @dataclass
 class Pending:
-    """One request's batch, and what became of it once the writer is done with it."""
+    """One request's batch, and what became of it once the writer is done with it.
+
+    The writer tells whoever waits: ``done`` is called from the writer's thread, and ``future``
+    is settled on its event loop, one wake-up of the loop for all its requests in a commit.
+    """
 
     batch: PreparedBatch
-    done: Callable[[Pending], None]
+    done: Callable[[Pending], None] | None = None
     # A signed message's ``webhook-id`` and when it arrived: stored with the events, and a
     # message whose id is already stored is a replay that changes nothing.
     receipt: tuple[str, datetime] | None = None
+    future: asyncio.Future[StoreResult] | None = None
     result: StoreResult | None = None
     error: BaseException | None = None
 
@@ -67,7 +73,7 @@ class GroupCommit:
         return pending.result
 
     def submit(self, pending: Pending) -> None:
-        """Queue ``pending``; ``pending.done`` is called from the writer after its commit."""
+        """Queue ``pending``; the writer tells its waiter after the commit (see ``Pending``)."""
         self._queue.put(pending)
         with self._lock:
             if not self._running:
@@ -90,8 +96,7 @@ class GroupCommit:
                 except queue.Empty:
                     break
             self.store_group(group)
-            for pending in group:
-                pending.done(pending)
+            notify(group)
 
     def store_group(self, group: list[Pending]) -> None:
         """Store the batches of ``group`` in one transaction, or else each in its own."""
@@ -116,6 +121,35 @@ class GroupCommit:
                     (pending.result,) = write_group(session, [pending])
             except BaseException as exc:
                 pending.error = exc
+
+
+def notify(group: list[Pending]) -> None:
+    """Tell the waiters of ``group``: callbacks at once, futures with one call per event loop."""
+    loops: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
+    for pending in group:
+        if pending.future is not None:
+            loops.setdefault(pending.future.get_loop(), []).append(pending)
+        elif pending.done is not None:
+            pending.done(pending)
+    for loop, waiting in loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle, waiting)
+        except RuntimeError:  # the loop is closed: nobody waits any more; what was stored stays
+            log.debug("event loop closed before %d requests were answered", len(waiting))
+
+
+def _settle(group: list[Pending]) -> None:
+    """On the waiters' loop: each future gets its result or error."""
+    for pending in group:
+        future = pending.future
+        assert future is not None
+        if future.done():  # the request was cancelled; what was stored stays stored
+            continue
+        if pending.error is not None:
+            future.set_exception(pending.error)
+        else:
+            assert pending.result is not None
+            future.set_result(pending.result)
 
 
 def write_group(session: Session, group: list[Pending]) -> list[StoreResult]:

@@ -92,13 +92,8 @@ async def ingest_body_async(
         parsed, batch = _parsed(engine, source, body, content_type, now)
     if batch is None:
         return _outcome(source, parsed, None)
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[StoreResult] = loop.create_future()
-
-    def done(pending: Pending) -> None:
-        loop.call_soon_threadsafe(_settle, future, pending)
-
-    group_commit(engine).submit(Pending(batch, done, receipt))
+    future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+    group_commit(engine).submit(Pending(batch, receipt=receipt, future=future))
     return _outcome(source, parsed, await future)
 
 
@@ -107,16 +102,6 @@ def _parsed(
 ) -> tuple[ParseResult, PreparedBatch | None]:
     parsed = parse_body(source, body, content_type)
     return parsed, prepare(engine, source, parsed, now) if parsed.events else None
-
-
-def _settle(future: asyncio.Future[StoreResult], pending: Pending) -> None:
-    if future.done():  # the request was cancelled; what was stored stays stored
-        return
-    if pending.error is not None:
-        future.set_exception(pending.error)
-    else:
-        assert pending.result is not None
-        future.set_result(pending.result)
 
 
 def _outcome(source: str, parsed: ParseResult, stored: StoreResult | None) -> IngestOutcome:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
-from typing import Any
+from typing import Any, Literal, overload
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -265,13 +265,25 @@ def _insert_new(session: Session, groups: list[list[Row]]) -> list[int]:
         return [sum((row[SOURCE], row[KEY]) in stored for row in group) for group in groups]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        return [_sqlite_insert(cursor, group) for group in groups]
+        if len(groups) == 1:
+            return [_sqlite_insert(cursor, groups[0])]
+        # Many small groups (the requests of a shared commit): their rows go in together, and
+        # the keys the statements return tell whose rows were new.
+        stored = _sqlite_insert(cursor, [row for group in groups for row in group], returning=True)
+        return [sum((row[SOURCE], row[KEY]) in stored for row in group) for group in groups]
     finally:
         cursor.close()
 
 
-def _sqlite_insert(cursor: Any, rows: list[Row]) -> int:
-    """Insert ``rows`` a few statements of many rows each; how many were new.
+@overload
+def _sqlite_insert(cursor: Any, rows: list[Row], *, returning: Literal[False] = False) -> int: ...
+@overload
+def _sqlite_insert(
+    cursor: Any, rows: list[Row], *, returning: Literal[True]
+) -> set[tuple[str, str]]: ...
+def _sqlite_insert(cursor: Any, rows: list[Row], *, returning: bool = False) -> Any:
+    """Insert ``rows`` a few statements of many rows each; how many were new, or (``returning``)
+    the (source, key) of each new one.
 
     One statement of a thousand rows runs as one step of the SQLite engine, during which the
     driver lets other Python threads run: the request or file parsed next is not held up by
@@ -287,14 +299,18 @@ def _sqlite_insert(cursor: Any, rows: list[Row]) -> int:
     """
     rows = sorted(rows, key=_index_order)
     inserted = 0
+    stored: set[tuple[str, str]] = set()
     start = 0
     while start < len(rows):
         size = _statement_rows(cursor.connection, len(rows) - start)
         chunk = rows[start : start + size]
-        cursor.execute(_sqlite_statement(size), list(chain.from_iterable(chunk)))
-        inserted += cursor.rowcount
+        cursor.execute(_sqlite_statement(size, returning), list(chain.from_iterable(chunk)))
+        if returning:
+            stored.update(cursor.fetchall())
+        else:
+            inserted += cursor.rowcount
         start += size
-    return inserted
+    return stored if returning else inserted
 
 
 def _index_order(row: Row) -> tuple[bool, int, str, str, str]:
@@ -314,11 +330,11 @@ def _statement_rows(connection: sqlite3.Connection, remaining: int) -> int:
 
 
 @functools.cache
-def _sqlite_statement(rows: int) -> str:
+def _sqlite_statement(rows: int, returning: bool = False) -> str:
     values = ", ".join([f"({', '.join('?' for _ in COLUMNS)})"] * rows)
     return (
         f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES {values}"
-        " ON CONFLICT (source, key) DO NOTHING"
+        " ON CONFLICT (source, key) DO NOTHING" + (" RETURNING source, key" if returning else "")
     )
 
 
