@@ -82,9 +82,8 @@ def _people_by_email(session: Session, emails: list[str]) -> dict[str, int]:
     for chunk in _chunks(emails):
         size = 1 << (len(chunk) - 1).bit_length()
         padded = (*chunk, *[chunk[-1]] * (size - len(chunk)))
-        rows = connection.exec_driver_sql(_select_people(mark, size), padded)
-        for email, person_id in rows.tuples():
-            found[str(email)] = person_id
+        for row in connection.exec_driver_sql(_select_people(mark, size), padded):
+            found[str(row[0])] = row[1]
     return found
 
 
