@@ -419,24 +419,19 @@ def baseline_server(folder: Path) -> Any:
 
 
 def serve(url: str, port: int) -> None:
-    import uvicorn
-
+    """The app as ``ai-roi serve`` runs it (its uvicorn configuration and start-up), without
+    the scheduler and at log level WARNING, as the baseline runs."""
     from bot.context import AppContext
+    from bot.http.server import serve_forever, server_config
     from bot.settings import load_settings
     from bot.store.db import create_engine
     from bot.wiring import build_app
 
-    settings = load_settings(env_file=None, database_url=url, webhook_secrets=SECRET)
-    context = AppContext(settings=settings, engine=create_engine(url))
-    uvicorn.run(
-        build_app(context),
-        host="127.0.0.1",
-        port=port,
-        workers=1,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+    settings = load_settings(
+        env_file=None, database_url=url, webhook_secrets=SECRET, log_level="WARNING"
     )
+    context = AppContext(settings=settings, engine=create_engine(url))
+    serve_forever(server_config(build_app(context), settings, host="127.0.0.1", port=port))
 
 
 def signed_request(host: str, body: bytes) -> bytes:

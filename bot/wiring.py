@@ -34,9 +34,7 @@ def build_app(context: AppContext, slack_probe: TokenProbe | None = None):  # ty
 
 
 def serve(*, host: str, port: int | None) -> int:
-    import uvicorn
-
-    from bot.http.server import server_config
+    from bot.http.server import serve_forever, server_config
     from bot.observability.logs import configure_logging
 
     settings = load_settings()
@@ -51,7 +49,7 @@ def serve(*, host: str, port: int | None) -> int:
     scheduler = start_scheduler(context)  # the hourly digest tick, and one right now
     log.info("ai-roi listening on http://%s:%s", host, chosen_port)
     try:
-        uvicorn.Server(server_config(app, settings, host=host, port=chosen_port)).run()
+        serve_forever(server_config(app, settings, host=host, port=chosen_port))
     finally:
         stop_scheduler(scheduler, wait=False)
         if socket_mode is not None:

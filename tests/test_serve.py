@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from bot.http.server import YOUNG_COLLECTION_THRESHOLD, collector_for_serving
 
 
 def free_port() -> int:
@@ -72,3 +75,19 @@ def test_serve_starts_migrates_ingests_and_stops(tmp_path: Path) -> None:
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status reports it.
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Traceback" not in output
+
+
+def test_serving_freezes_what_start_up_loaded_and_collects_the_young_less_often() -> None:
+    """Before uvicorn starts, the objects alive so far leave the cycle collector's walks, and
+    the youngest generation is collected every ``YOUNG_COLLECTION_THRESHOLD`` allocations."""
+    threshold = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    loaded = object.__new__(type("Loaded", (), {}))  # an object start-up made
+    try:
+        collector_for_serving()
+        assert gc.get_freeze_count() > frozen_before
+        assert not any(item is loaded for item in gc.get_objects())  # frozen: not walked
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
