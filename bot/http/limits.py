@@ -14,6 +14,7 @@ from fastapi import Request
 from starlette.requests import ClientDisconnect
 
 from bot.errors import PayloadError, PayloadTooLargeError
+from bot.http.deadlines import deadlines
 
 
 class BodyTimeoutError(PayloadError):
@@ -30,17 +31,33 @@ async def read_limited(request: Request, limit: int, timeout: float | None = Non
         raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    watch = deadlines()
+    if timeout is not None:
+        watch.arm(task, timeout, expire)
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
-                chunks.append(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
     except ClientDisconnect:
         raise PayloadError("the body ended early: the client disconnected") from None
-    except TimeoutError:
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        task.uncancel()
         raise BodyTimeoutError(
             f"the body did not arrive within {timeout:g} seconds; send it faster or smaller"
         ) from None
+    finally:
+        watch.disarm(task)
     return b"".join(chunks)

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.http.deadlines import deadlines
 from bot.settings import Settings
 
 try:  # uvicorn's C parser when installed (a third less CPU per request), else h11
@@ -35,7 +36,8 @@ class HeaderDeadlineProtocol(_BaseProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_deadline: asyncio.TimerHandle | None = None
+        self._deadlines = deadlines(self.loop)
+        self._head_armed = False
         self._waiting_after: object = None  # the cycle before the request we wait for
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -44,7 +46,7 @@ class HeaderDeadlineProtocol(_BaseProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._head_deadline is not None and self.cycle is not self._waiting_after:
+        if self._head_armed and self.cycle is not self._waiting_after:
             self._disarm()  # a new request's head is complete: its body has its own timeout
 
     def on_response_complete(self) -> None:
@@ -59,17 +61,17 @@ class HeaderDeadlineProtocol(_BaseProtocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        self._disarm()
         self._waiting_after = self.cycle
-        self._head_deadline = self.loop.call_later(self.header_timeout, self._head_too_late)
+        self._head_armed = True
+        self._deadlines.arm(self, self.header_timeout, self._head_too_late)
 
     def _disarm(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
+        if self._head_armed:
+            self._head_armed = False
+            self._deadlines.disarm(self)
 
     def _head_too_late(self) -> None:
-        self._head_deadline = None
+        self._head_armed = False
         if self.cycle is self._waiting_after and not self.transport.is_closing():
             self.transport.close()
 
