@@ -78,6 +78,8 @@ def test_the_app_serves_the_schema_and_uses_it_in_openapi(live: LiveServer) -> N
     openapi = live.client.get("/openapi.json").json()
     body = openapi["paths"]["/webhooks/usage"]["post"]["requestBody"]["content"]
     assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/UsageEventBody"}
+    (source,) = openapi["paths"]["/webhooks/{source}"]["post"]["parameters"]
+    assert (source["name"], source["in"], source["required"]) == ("source", "path", True)
     components = openapi["components"]["schemas"]
     assert components["UsageEventEvent"]["required"] == ["id", "type", "occurred_at", "actor"]
     # The OpenAPI copy is the same schema: resolve its references and validate with it.

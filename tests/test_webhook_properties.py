@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -294,3 +295,57 @@ def test_a_commit_wakes_each_event_loop_once() -> None:
     assert settled[0] == result and settled[2] == result
     assert isinstance(settled[1], RuntimeError)
     assert not orphan.done() and heard == [group[-1]]
+
+
+@pytest.mark.parametrize(
+    ("waiting", "delayed"), [(group_commit_module.DELAY_FROM, True), (3, False)]
+)
+def test_under_load_a_commit_waits_for_more_requests_to_join_it(
+    context: AppContext, monkeypatch: pytest.MonkeyPatch, waiting: int, delayed: bool
+) -> None:
+    """With ``DELAY_FROM`` requests waiting together, the writer waits a moment before it
+    commits, and what arrives meanwhile joins the same commit; fewer waiting go at once."""
+    dialect_name = context.engine.dialect.name
+
+    def pending(key: str) -> group_commit_module.Pending:
+        body = dumps([usage_event(key, "ana@example.com", "2026-11-18T09:12:00Z")])
+        events = adapter_for("usage")(body, "application/json").events
+        batch = prepare_batch("usage", events, datetime.now(UTC), time_binder(dialect_name))
+        return group_commit_module.Pending(batch, done=lambda p: answered.release())
+
+    writer = group_commit_module.GroupCommit(context.engine)
+    answered = threading.Semaphore(0)
+    first_commit_started, go_on = threading.Event(), threading.Event()
+    sizes: list[int] = []
+    real_store_group = writer.store_group
+
+    def store_group(group: list[group_commit_module.Pending]) -> None:
+        sizes.append(len(group))
+        first_commit_started.set()
+        go_on.wait(10)  # the first commit holds the writer while the others queue up
+        real_store_group(group)
+
+    waits: list[float] = []
+
+    def wait_for_more(seconds: float) -> None:  # a request arrives during the delay
+        waits.append(seconds)
+        writer.submit(pending("late"))
+
+    monkeypatch.setattr(writer, "store_group", store_group)
+    monkeypatch.setattr(group_commit_module, "wait_for_more", wait_for_more)
+    writer.submit(pending("first"))
+    assert first_commit_started.wait(10)
+    for index in range(waiting):
+        writer.submit(pending(f"queued-{index}"))
+    go_on.set()
+    expected = 1 + waiting + (1 if delayed else 0)
+    for _ in range(expected):
+        assert answered.acquire(timeout=10)
+    if delayed:
+        assert sizes == [1, waiting + 1]
+        assert waits == [group_commit_module.DELAY_SECONDS]
+    else:
+        assert sizes == [1, waiting]
+        assert waits == []
+    with Session(context.engine) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == expected

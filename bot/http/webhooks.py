@@ -59,13 +59,12 @@ async def receive(request: Request, source: str) -> Response:
     context: AppContext = request.app.state.context
     settings = context.settings
     headers = {k.lower(): v for k, v in request.headers.items()}
-    if (
-        not settings.webhook_secret_list and not settings.webhook_token_list
-    ) or "authorization" in headers:
+    secrets, tokens = settings.webhook_secret_list, settings.webhook_token_list
+    if (not secrets and not tokens) or "authorization" in headers:
         # Bearer tokens (and the no-credentials refusal) do not need the body.
         authenticate(
-            secrets=settings.webhook_secret_list,
-            tokens=settings.webhook_token_list,
+            secrets=secrets,
+            tokens=tokens,
             headers=headers,
             body=b"",
             now=context.clock(),
@@ -83,8 +82,8 @@ async def receive(request: Request, source: str) -> Response:
         # Signatures cover the bytes as sent, before any decompression.
         now = context.clock()
         authenticate(
-            secrets=settings.webhook_secret_list,
-            tokens=settings.webhook_token_list,
+            secrets=secrets,
+            tokens=tokens,
             headers=headers,
             body=body,
             now=now,
@@ -105,10 +104,21 @@ def answer(document: dict[str, Any]) -> Response:
     return Response(content, status_code=202, media_type="application/json")
 
 
-@router.post("/webhooks/{source}", status_code=202)
-async def webhook(source: str, request: Request) -> Response:
+# ``source`` is described here and read from the path by hand: FastAPI validating it as a
+# declared parameter cost a twentieth of the CPU of a one-event request.
+_SOURCE = {
+    "name": "source",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the sender's format: usage (the generic schema) or a vendor's",
+}
+
+
+@router.post("/webhooks/{source}", status_code=202, openapi_extra={"parameters": [_SOURCE]})
+async def webhook(request: Request) -> Response:
     """Events in the format of ``source`` (``usage`` is the generic schema)."""
-    return await receive(request, source)
+    return await receive(request, request.path_params["source"])
 
 
 @router.post("/v1/traces", status_code=202)

