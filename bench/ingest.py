@@ -744,8 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("SQLite (WAL, synchronous=FULL)", lambda: sqlite_database(folder))
         ]
         if options.database_url:
-            url = options.database_url
-            backends.append(("PostgreSQL", lambda: postgres_database(url)))
+            server_url: str = options.database_url
+            backends.append(("PostgreSQL", lambda: postgres_database(server_url)))
         if not options.no_bulk:
             sizes = [options.events] + ([1_000_000] if options.million else [])
             for size in sizes:

@@ -304,7 +304,8 @@ def test_under_load_a_commit_waits_for_more_requests_to_join_it(
     context: AppContext, monkeypatch: pytest.MonkeyPatch, waiting: int, delayed: bool
 ) -> None:
     """With ``DELAY_FROM`` requests waiting together, the writer waits a moment before it
-    commits, and what arrives meanwhile joins the same commit; fewer waiting go at once."""
+    commits, and what arrives meanwhile joins the same commit, as it does for the commit after a
+    large one; fewer waiting, after small commits, go at once."""
     dialect_name = context.engine.dialect.name
 
     def pending(key: str) -> group_commit_module.Pending:
@@ -329,7 +330,7 @@ def test_under_load_a_commit_waits_for_more_requests_to_join_it(
 
     def wait_for_more(seconds: float) -> None:  # a request arrives during the delay
         waits.append(seconds)
-        writer.submit(pending("late"))
+        writer.submit(pending(f"late-{len(waits)}"))
 
     monkeypatch.setattr(writer, "store_group", store_group)
     monkeypatch.setattr(group_commit_module, "wait_for_more", wait_for_more)
@@ -347,5 +348,12 @@ def test_under_load_a_commit_waits_for_more_requests_to_join_it(
     else:
         assert sizes == [1, waiting]
         assert waits == []
+    # The next request, alone: after a large commit it waits for company; after small ones not.
+    writer.submit(pending("next"))
+    expected += 2 if delayed else 1
+    for _ in range(2 if delayed else 1):
+        assert answered.acquire(timeout=10)
+    assert sizes[2:] == ([2] if delayed else [1])
+    assert len(waits) == (2 if delayed else 0)
     with Session(context.engine) as session:
         assert session.exec(select(func.count()).select_from(Event)).one() == expected

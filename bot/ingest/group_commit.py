@@ -29,7 +29,7 @@ IDLE_SECONDS = 1.0  # the writer thread ends after this long without work
 # larger commits, and the request threads run meanwhile instead of contending with the writer.
 # With 64 one-event webhook requests in flight (``bench.ingest``) it cut the server's CPU per
 # request by about a sixth; each request waits at most this long more.
-DELAY_FROM = 8  # requests waiting together: the sign of load; with fewer nothing waits
+DELAY_FROM = 8  # requests in one commit: the sign of load; with fewer nothing waits
 DELAY_SECONDS = 0.008
 
 
@@ -89,6 +89,7 @@ class GroupCommit:
                 threading.Thread(target=self._run, name="ai-roi-writer", daemon=True).start()
 
     def _run(self) -> None:
+        loaded = False
         while True:
             try:
                 group = [self._queue.get(timeout=IDLE_SECONDS)]
@@ -99,9 +100,12 @@ class GroupCommit:
                         return
                 continue
             self._take_waiting(group)
-            if len(group) >= DELAY_FROM:
+            if len(group) >= DELAY_FROM or loaded:
                 wait_for_more(DELAY_SECONDS)
                 self._take_waiting(group)
+            # A commit this large shows load: the next one waits too, though it may start with
+            # a single request (the first of those answered by this commit to send again).
+            loaded = len(group) >= DELAY_FROM
             self.store_group(group)
             notify(group)
 
