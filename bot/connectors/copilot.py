@@ -18,32 +18,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from bot.connectors.base import Connector, PullResult, PullRun
+from bot.connectors.github_api import github_client
 from bot.connectors.plan import midnight
 from bot.errors import CursorExpiredError, RequestFailedError
-from bot.outbound.clients import http_client
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
 from bot.settings import Settings
-
-GITHUB_API_VERSION = "2022-11-28"
-
-
-def github_client(settings: Settings) -> httpx.Client:
-    """The HTTP client of GitHub's REST API with the token, for Copilot and pull requests alike
-    (they share the token's rate limit, and the gate ``github``)."""
-    assert settings.github_token is not None
-    return http_client(
-        settings.github_api_url + "/",
-        headers={
-            "Authorization": f"Bearer {settings.github_token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": GITHUB_API_VERSION,
-        },
-    )
-
 
 REQUEST_BUDGET = 1_000
 LINK_RETRIES = 2  # expired download links asked for again, per day

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.connectors.base import Connector, PullResult, PullRun
-from bot.connectors.copilot import github_client
+from bot.connectors.github_api import github_client
 from bot.connectors.paging import link_pages
 from bot.outbound.gate import gate_for
 from bot.outbound.http import Outbound
