@@ -9,10 +9,11 @@ Measures what users run, against baselines measured in the same run:
     file line by line, ``json.loads`` each line and inserts the rows with
     ``sqlite3.executemany`` into one table with one unique index (WAL, ``synchronous=FULL``, a
     commit per 5,000 rows, as ``ai-roi ingest`` commits), run the same way;
-(b) HTTP, one signed event per request (Standard Webhooks), to the real app under uvicorn, and
-    to the HTTP baseline (``bench.http_baseline``: the smallest FastAPI app that checks the
-    same signature and commits the event to SQLite before answering); the ratio is ai-roi's
-    requests per server CPU-second to the baseline's;
+(b) HTTP, one signed event per request (Standard Webhooks), to the real app under uvicorn as
+    ``ai-roi serve`` runs it, and to the HTTP baseline (``bench.http_baseline``: the smallest
+    FastAPI app that checks the same signature and commits the event to SQLite before
+    answering); the ratio is ai-roi's requests per server CPU-second to the baseline's, the
+    best of ``--rounds`` alternating runs of each;
 (c) HTTP, batches of 500 events per request;
 (d) the same events sent again (all duplicates), in bulk and over HTTP.
 
