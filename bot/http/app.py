@@ -75,11 +75,13 @@ def build_http_app(context: AppContext, *, slack_probe: TokenProbe | None = None
     app.add_middleware(RequestIdMiddleware)
     add_routes(
         app,
-        health.router,
-        exposition.router,
+        # The ingest routes first: requests are matched against the routes in order, and
+        # nearly all of them are webhooks.
         github.router,  # before /webhooks/{source}, which it would match
         webhooks.router,
         slack_events.router,
+        health.router,
+        exposition.router,
     )
     schema.install(app)  # GET /schemas/usage-event.json; the /webhooks/usage body in /openapi.json
     if context.settings.slack_bot_token and context.settings.slack_signing_secret:

@@ -26,12 +26,13 @@ from fastapi.responses import JSONResponse
 from bot.context import AppContext
 from bot.errors import AuthError, PayloadError, UnsupportedMediaError
 from bot.http.limits import read_limited
+from bot.http.routes import RawRoute
 from bot.ingest.adapters import github
 from bot.ingest.decoding import is_json, media_type
 from bot.ingest.pipeline import ingest_body_async
 from bot.ingest.signatures import verify_github_signature
 
-router = APIRouter()
+router = APIRouter(route_class=RawRoute)
 
 EVENTS = ("pull_request", "pull_request_review", "issue_comment")
 FORM = "application/x-www-form-urlencoded"

@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from bot.context import AppContext
 from bot.errors import AuthError, PayloadError
 from bot.http.limits import read_limited
+from bot.http.routes import RawRoute
 
-router = APIRouter()
+router = APIRouter(route_class=RawRoute)
 
 TOLERANCE_SECONDS = 5 * 60  # as Slack and Bolt check it
 MAX_TIMESTAMP_DIGITS = 12

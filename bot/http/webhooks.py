@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse, Response
 from bot.context import AppContext
 from bot.errors import PayloadError, PayloadTooLargeError, UnsupportedMediaError
 from bot.http.limits import read_limited
+from bot.http.routes import RawRoute
 from bot.ingest.adapters import adapter_for, otel
 from bot.ingest.decoding import check_content_type, media_type
 from bot.ingest.pipeline import ingest_body_async
 from bot.ingest.signatures import authenticate
 
-router = APIRouter()
+router = APIRouter(route_class=RawRoute)
 
 OTLP_PROTOBUF = (
     "OTLP protobuf is not supported; use the JSON encoding: set "
