@@ -5,6 +5,7 @@ Nothing else in ai-roi reads ``os.environ``. Every variable is documented in ``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +43,10 @@ DEFAULT_PULL_BACKFILL_DAYS = 30  # a source's first pull reaches this far back
 _PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-secret"}
 
 
+@functools.lru_cache(maxsize=64)
 def _split_csv(value: str | None) -> tuple[str, ...]:
+    """The entries of a comma-separated setting (cached: the webhook routes ask on every
+    request)."""
     if not value:
         return ()
     return tuple(part.strip() for part in value.split(",") if part.strip())

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 from starlette.requests import Request
 
 from bot.context import AppContext
-from bot.errors import AuthError, PayloadTooLargeError
+from bot.errors import AuthError, PayloadError, PayloadTooLargeError
 from bot.http.webhooks import read_limited
 from bot.ingest.signatures import (
     authenticate,
@@ -176,6 +176,22 @@ async def test_read_limited_counts_the_bytes_not_the_header(anyio_backend: str) 
         await read_limited(lying, 1024)
     honest = asgi_request(declared_length=1000, chunks=[b"x" * 500, b"x" * 500])
     assert await read_limited(honest, 1024) == b"x" * 1000
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_read_limited_refuses_a_body_cut_short_by_a_disconnect(anyio_backend: str) -> None:
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"id": ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    with pytest.raises(PayloadError, match="the client disconnected"):
+        await read_limited(request, 1024)
 
 
 def read_response(connection: socket.socket) -> tuple[int, str, bytes]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Request
-from starlette.requests import ClientDisconnect
 
 from bot.errors import PayloadError, PayloadTooLargeError
 from bot.http.deadlines import deadlines
@@ -24,11 +23,14 @@ class BodyTimeoutError(PayloadError):
 async def read_limited(request: Request, limit: int, timeout: float | None = None) -> bytes:
     """The body, refusing more than ``limit`` bytes, or a body slower than ``timeout`` seconds.
 
-    The limit holds whatever ``Content-Length`` claims, and when there is none (chunked).
+    The limit holds whatever ``Content-Length`` claims, and when there is none (chunked). The
+    body is read from the ASGI channel itself (``request.stream()`` wraps it in a generator per
+    request): read it here and nowhere else.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {limit}")
+    receive = request.receive
     chunks: list[bytes] = []
     size = 0
     task = asyncio.current_task()
@@ -44,13 +46,17 @@ async def read_limited(request: Request, limit: int, timeout: float | None = Non
     if timeout is not None:
         watch.arm(task, timeout, expire)
     try:
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise PayloadError("the body ended early: the client disconnected")
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise PayloadTooLargeError(f"body is over the limit of {limit} bytes")
             chunks.append(chunk)
-    except ClientDisconnect:
-        raise PayloadError("the body ended early: the client disconnected") from None
+            if not message.get("more_body", False):
+                break
     except asyncio.CancelledError:
         if not expired:
             raise
@@ -60,4 +66,4 @@ async def read_limited(request: Request, limit: int, timeout: float | None = Non
         ) from None
     finally:
         watch.disarm(task)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

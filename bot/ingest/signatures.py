@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -17,16 +18,22 @@ TOLERANCE_SECONDS = 5 * 60
 MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
 
 
-def _usable_keys(secrets: Sequence[str]) -> list[bytes]:
+def _usable_keys(secrets: Sequence[str]) -> tuple[bytes, ...]:
     """The keys of the well-formed secrets. Settings refuse a malformed one at start; should one
     get here anyway, it is skipped, so the others still verify and callers learn nothing."""
+    return _keys_of(tuple(secrets))
+
+
+@functools.lru_cache(maxsize=16)
+def _keys_of(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
+    """``_usable_keys``, decoded once per set of secrets (it runs on every signed request)."""
     keys = []
     for secret in secrets:
         try:
             keys.append(secret_key(secret))
         except SecretFormatError:
             continue
-    return keys
+    return tuple(keys)
 
 
 def _digest(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
