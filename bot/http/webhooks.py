@@ -59,7 +59,10 @@ def check_media(source: str, content_type: str | None) -> None:
 async def receive(request: Request, source: str) -> Response:
     context: AppContext = request.app.state.context
     settings = context.settings
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = {
+        name.decode("latin-1").lower(): value.decode("latin-1")
+        for name, value in request.scope["headers"]
+    }
     secrets, tokens = settings.webhook_secret_list, settings.webhook_token_list
     if (not secrets and not tokens) or "authorization" in headers:
         # Bearer tokens (and the no-credentials refusal) do not need the body.
@@ -78,10 +81,10 @@ async def receive(request: Request, source: str) -> Response:
     check_media(source, content_type)
     limit = settings.webhook_max_body_bytes
     body = await read_limited(request, limit, settings.http_body_timeout_seconds)
+    now = context.clock()  # when the body was in: signatures are checked at, events received at
     receipt = None
     if not authenticated:
         # Signatures cover the bytes as sent, before any decompression.
-        now = context.clock()
         authenticate(
             secrets=secrets,
             tokens=tokens,
@@ -92,7 +95,9 @@ async def receive(request: Request, source: str) -> Response:
         # A signed message is stored once: its id is remembered with its events (replays).
         receipt = (headers["webhook-id"], now)
     body = decompress(body, headers.get("content-encoding"), limit)
-    outcome = await ingest_body_async(context.engine, source, body, content_type, receipt=receipt)
+    outcome = await ingest_body_async(
+        context.engine, source, body, content_type, now=now, receipt=receipt
+    )
     return answer(outcome.to_json())
 
 

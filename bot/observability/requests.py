@@ -61,10 +61,13 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == HEADER), None
-        )
+        incoming = None
+        for name, value in scope["headers"]:
+            if name.lower() == HEADER:
+                incoming = value.decode("latin-1")
+                break
         rid = sane_request_id(incoming)
+        stamp = (HEADER, rid.encode("latin-1"))
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -73,8 +76,9 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
-                message = {**message, "headers": [*headers, (HEADER, rid.encode("latin-1"))]}
+                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != HEADER]
+                headers.append(stamp)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
