@@ -6,7 +6,7 @@ ingest endpoints use none of them: each takes the ``Request``, reads and checks 
 itself (``read_limited``, the signature, the adapter) and returns a ``Response``. ``RawRoute``
 keeps everything FastAPI knows about such a route (path, methods, ``/openapi.json``) and
 calls the endpoint directly, its errors still answered by the app's exception handlers. On a
-one-event webhook request that is a fifth of the server's CPU (``bench.ingest``).
+one-event webhook request that took the event loop's CPU from about 255 to 225 us.
 """
 
 from __future__ import annotations
