@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
 
+from bot.http import github, slack_events, webhooks
 from bot.http.routes import RawRoute
-from bot.http.webhooks import router as webhooks_router
 
 
 class Refused(Exception):
@@ -65,9 +65,12 @@ def test_the_route_is_still_in_openapi() -> None:
 
 
 def test_the_ingest_routes_are_raw_routes() -> None:
-    assert {route.path for route in webhooks_router.routes if isinstance(route, RawRoute)} == {
+    routes = [*webhooks.router.routes, *github.router.routes, *slack_events.router.routes]
+    assert {route.path for route in routes if isinstance(route, RawRoute)} == {
         "/webhooks/{source}",
         "/v1/traces",
+        "/webhooks/github",
+        "/slack/events",
     }
 
 
