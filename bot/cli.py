@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.context import AppContext
     from bot.domain.weeks import Week
     from bot.ingest.pipeline import IngestOutcome
+    from bot.settings import Settings
 
 log = logging.getLogger("bot")
 Command = Callable[[argparse.Namespace], int]
@@ -773,11 +774,39 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     from bot.store.db import transaction
-    from bot.store.forget import forget_person
+    from bot.store.forget import chart_files, forget_person
 
-    with _context() as context, transaction(context.engine) as session:
-        erased = forget_person(session, args.user, actor="cli", now=context.clock())
-    print(f"erased {args.user}: " + ", ".join(f"{n} {what}" for what, n in erased.items()))
+    with _context() as context:
+        with transaction(context.engine) as session:
+            charts = chart_files(session, args.user)
+            erased = forget_person(session, args.user, actor="cli", now=context.clock())
+        print(f"erased {args.user}: " + ", ".join(f"{n} {what}" for what, n in erased.items()))
+        return _delete_chart_images(context.settings, charts)
+
+
+def _delete_chart_images(settings: Settings, file_ids: list[str]) -> int:
+    """The erased person's chart images, deleted from Slack too; 1 (and which are left, by id,
+    for an admin to delete by hand) when some could not be."""
+    if not file_ids:
+        return 0
+    left: list[str]
+    reason: str | None
+    if not settings.slack_bot_token:
+        left, reason = file_ids, "SLACK_BOT_TOKEN is not set"
+    else:
+        from bot.outbound.clients import slack_web_client
+        from bot.slack.forget_charts import delete_charts
+
+        result = delete_charts(slack_web_client(settings), file_ids)
+        print(f"deleted {result.deleted + result.already_gone} chart images from Slack")
+        left, reason = result.left, result.reason
+    if left:
+        print(
+            f"error: {len(left)} chart images stay in Slack ({reason}); the database erase is "
+            f"complete. Delete these files in Slack: {', '.join(left)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -37,7 +37,8 @@ codes, rate-limit tiers; Block Kit schema and limits via ``fakes.blockkit``):
   served here, which takes exactly the announced ``length`` bytes, once, before it expires after
   ``upload_url_ttl`` seconds → completeUploadExternal, which answers ``file_not_found`` for a file
   never uploaded or already completed, returns the file objects, and wants a ``C/G/D/Z`` id as
-  ``channel_id`` as in Slack; without a channel the file stays private to the app), image blocks
+  ``channel_id`` as in Slack; without a channel the file stays private to the app), files.delete
+  (``file_deleted`` the second time, ``file_not_found`` for an unknown id), image blocks
   whose ``slack_file`` must be a completed image file (``invalid_blocks`` otherwise),
   and ``response_url``s (``slack.new_response_url()``; five uses, 30 minutes).
 - rate limits per method by tier (Tier 2 = 20/min, 3 = 50, 4 = 100; chat.postMessage 60/min per
@@ -48,6 +49,7 @@ codes, rate-limit tiers; Block Kit schema and limits via ``fakes.blockkit``):
   Injection: ``inject_429``, ``fail_next``, ``latency``.
 
 Recorded: ``calls`` (every request), ``messages`` (accepted posts), ``views``, ``files``,
+``deleted_files``,
 ``responses`` (accepted response_url posts), ``violations``; helpers ``calls_to``, ``dms_to``,
 ``ephemerals_to``, ``home_view``, ``files_to``. Thread-safe; the port is bound when the object is
 made and released on leaving the ``with`` block (always use one). A bug in the fake itself
@@ -319,6 +321,7 @@ class FakeSlack:
         self.messages: list[Message] = []
         self.views: list[ViewRecord] = []
         self.files: list[UploadedFile] = []
+        self.deleted_files: list[str] = []  # ids, in the order files.delete removed them
         self.responses: list[ResponseURLPost] = []
         self.violations: list[Violation] = []
         self.internal_errors: list[str] = []  # tracebacks of bugs in the fake itself (HTTP 500)
@@ -1202,6 +1205,20 @@ def _files_complete_upload(slack: FakeSlack, args: dict[str, Any]) -> dict[str, 
     return {"files": [_file_json(slack, upload) for upload in uploads]}
 
 
+def _files_delete(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """Deletes a file the app uploaded: ``file_deleted`` the second time, ``file_not_found`` for
+    an id never handed out."""
+    file_id = str(args["file"])
+    if file_id in slack.deleted_files:
+        raise SlackError("file_deleted")
+    upload = slack._uploads.pop(file_id, None)
+    if upload is None:
+        raise SlackError("file_not_found")
+    slack.files = [f for f in slack.files if f.id != file_id]
+    slack.deleted_files.append(file_id)
+    return {}
+
+
 def _uploaded(slack: FakeSlack, item: Any) -> UploadedFile:
     upload = slack._uploads.get(str(item.get("id"))) if isinstance(item, dict) else None
     if upload is None or upload.content is None or upload.completed:
@@ -1307,6 +1324,7 @@ HANDLERS: dict[str, Handler] = {
     "usergroups.users.list": _usergroups_users_list,
     "files.getUploadURLExternal": _files_get_upload_url,
     "files.completeUploadExternal": _files_complete_upload,
+    "files.delete": _files_delete,
     "team.info": _team_info,
 }
 APP_TOKEN_METHODS = {"apps.connections.open"}

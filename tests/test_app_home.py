@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
 from bot.context import AppContext
@@ -245,6 +246,31 @@ def test_delete_my_data_asks_first_then_erases_and_the_home_says_so(
     assert "You deleted your ai-roi data" in text
     assert "Nothing recorded yet this week" in text and "No digest yet" in text
     assert ana(context).opted_out  # deleting also stops the digests until they opt back in
+
+
+def test_delete_my_data_deletes_the_chart_images_from_slack_too(
+    app: LiveServer, slack: FakeSlack, context: AppContext
+) -> None:
+    client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
+    charts = [
+        client.files_upload_v2(content=b"\x89PNG\r\n\x1a\n", filename=f"chart-{week}.png")["file"][
+            "id"
+        ]
+        for week in ("W46", "W47")
+    ]
+    with transaction(context.engine) as session:
+        person_id = ana(context).id
+        assert person_id is not None
+        for week, chart in zip(("2026-W44", "2026-W45"), charts, strict=True):
+            session.add(
+                Delivery(person_id=person_id, week=week, status="sent", chart_file_id=chart)
+            )
+    deleted_before = slack.deleted_files == []
+
+    confirm = view_submission(user_id="UANA", callback_id=ids.DELETE_CONFIRM_VIEW)
+    assert send(app, confirm).status_code == 200
+    assert deleted_before and eventually(lambda: sorted(slack.deleted_files) == sorted(charts))
+    assert slack.files == []
 
 
 @pytest.mark.parametrize("sign", [{"age": 600}, {"secret": "not-the-secret"}])

@@ -540,6 +540,17 @@ def test_file_shares_want_a_channel_id_not_a_user_id(client: WebClient) -> None:
     assert missing.response["error"] == "file_not_found"
 
 
+def test_a_file_is_deleted_once_and_unknown_files_are_not_found(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    file_id = client.files_upload_v2(content="x", filename="chart.png")["file"]["id"]
+    assert client.files_delete(file=file_id)["ok"]
+    assert slack.deleted_files == [file_id] and slack.files == []
+    assert error_of(lambda: client.files_delete(file=file_id)).response["error"] == "file_deleted"
+    missing = error_of(lambda: client.files_delete(file="F0NOPE001"))
+    assert missing.response["error"] == "file_not_found"
+
+
 def test_response_urls(slack: FakeSlack) -> None:
     url = slack.new_response_url()
     hook = WebhookClient(url)

@@ -244,6 +244,22 @@ def upload_file(
     return file_id
 
 
+DELETE_FILE = "files.delete"
+FILE_GONE = frozenset({"file_not_found", "file_deleted"})
+
+
+def delete_file(client: WebClient, file_id: str, *, gate: RateGate) -> bool:
+    """Delete a file the app uploaded: True when deleted now, False when Slack no longer has it
+    (deleted before). Deleting is safe to repeat, so it is retried like a read."""
+    try:
+        call(DELETE_FILE, lambda: client.files_delete(file=file_id), gate=gate)
+    except RequestFailedError as exc:
+        if exc.code in FILE_GONE:
+            return False
+        raise
+    return True
+
+
 def _once(
     method: str, request: Callable[[], SlackResponse], gate: RateGate, *, paced: bool = True
 ) -> SlackResponse:

@@ -20,6 +20,16 @@ from bot.store.models import (
 from bot.store.people import person_by_email
 
 
+def chart_files(session: Session, email: str) -> list[str]:
+    """The Slack files (chart images) the person's digests showed: ``forget_person`` erases the
+    record of them, so callers that delete them from Slack read them first."""
+    person = person_by_email(session, email)
+    query = select(Delivery.chart_file_id).where(
+        col(Delivery.person_id) == person.id, col(Delivery.chart_file_id).is_not(None)
+    )
+    return [file_id for file_id in session.exec(query) if file_id]
+
+
 def forget_person(session: Session, email: str, *, actor: str, now: datetime) -> dict[str, int]:
     """Delete the person, their identities, memberships and membership history, their place in
     the privacy ledger, deliveries and every event they are the actor of (attributed or still
