@@ -249,6 +249,21 @@ def test_bearer_requests_and_distinct_ids_are_not_replays(
         assert session.exec(select(func.count()).select_from(WebhookReceipt)).one() == 2
 
 
+def test_a_signed_message_is_checked_remembered_and_received_at_one_moment(
+    live: LiveServer, context: AppContext, clock: dict[str, Any]
+) -> None:
+    """The app's clock, read once the body is in: the signature's age is judged at it, the
+    receipt remembers it, and the events are received at it."""
+    clock["now"] = FROZEN_NOW + KEEP_FOR / 5  # the message was signed three minutes before
+    body = dumps([usage_event("e1", "ana@example.com", OCCURRED)])
+    headers = signed_headers(WEBHOOK_SECRET, body, msg_id="msg_at", timestamp=NOW)
+    assert live.client.post("/webhooks/usage", content=body, headers=headers).status_code == 202
+    with Session(context.engine) as session:
+        event = session.exec(select(Event)).one()
+        receipt = session.exec(select(WebhookReceipt)).one()
+    assert event.received_at == receipt.received_at == clock["now"]
+
+
 def test_old_receipts_are_purged_when_new_ones_are_stored(
     live: LiveServer, context: AppContext, clock: dict[str, Any]
 ) -> None:
